@@ -1,0 +1,271 @@
+"""One error family and one place that turns errors into RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from loguru import logger
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    """One invalid input: where (`body.title`, `query.limit`) and why."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of app-api is answered."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str = Field(description="URI naming the kind of problem (`urn:app-api:problem:<code>`)")
+    title: str = Field(description="Short summary of the kind of problem")
+    status: int = Field(description="HTTP status code")
+    detail: str = Field(description="What went wrong, for a human")
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`")
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = Field(default=None, alias="requestId")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Per-field messages (validation errors)"
+    )
+
+
+class AppError(Exception):
+    """Base of every error app-api raises on purpose. Only the handler knows HTTP."""
+
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PreconditionFailedError(AppError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class UnprocessableError(AppError):
+    status_code = 422
+    code = "validation_failed"
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token") -> None:
+        # RFC 6750: tell the client which scheme to use and, when a token was sent, why it failed.
+        challenge = (
+            f'Bearer realm="app-api", error="{error}"' if error else 'Bearer realm="app-api"'
+        )
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, detail: str = "The database is unavailable; try again shortly.") -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
+
+
+_STATUS_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    detail: str,
+    code: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Build an `application/problem+json` response."""
+    code = code or _STATUS_CODES.get(status, "internal_error" if status >= 500 else "error")
+    body: dict[str, Any] = {
+        "type": f"urn:app-api:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            body["requestId"] = request_id
+    if errors is not None:
+        body["errors"] = [error.model_dump() for error in errors]
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    # Pydantic prefixes custom errors with "Value error, "; the client does not need it.
+    return message.removeprefix("Value error, ")
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        request,
+        status=exc.status_code,
+        detail=exc.detail,
+        code=exc.code,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(field=_location(tuple(error.get("loc", ()))), message=_validation_message(error))
+        for error in exc.errors()
+    ]
+    detail = "; ".join(f"{error.field}: {error.message}" for error in errors[:3])
+    if len(errors) > 3:
+        detail += f" (and {len(errors) - 3} more)"
+    return problem_response(request, status=422, detail=detail or "Invalid request", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail or HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No route matches {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        request, status=exc.status_code, detail=detail, headers=dict(exc.headers or {})
+    )
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when the database could not be reached (as opposed to a bad statement)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+        return is_connection_error(exc.orig)
+    # asyncpg and the socket layer raise these directly while connecting.
+    name = type(exc).__name__
+    return isinstance(exc, (OSError, TimeoutError)) or name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+        "AdminShutdownError",
+    }
+
+
+async def unhandled_error(request: Request, exc: Exception) -> Response:
+    """503 when the database is unreachable, 409 for an unmapped constraint, else 500."""
+    if is_connection_error(exc):
+        logger.warning("database unavailable: {}", type(exc).__name__)
+        return problem_response(
+            request,
+            status=503,
+            detail=ServiceUnavailableError().detail,
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, sa_exc.IntegrityError):
+        # The CRUD layer maps the constraints it knows; anything else is still the client's data.
+        logger.info("integrity error: {}", type(exc.orig).__name__ if exc.orig else "unknown")
+        return problem_response(
+            request, status=409, detail="The change conflicts with existing data."
+        )
+    logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
+    request_id = request.scope.get("state", {}).get("request_id", "unknown")
+    return problem_response(
+        request,
+        status=500,
+        detail=f"Internal error; quote request id {request_id} when reporting it.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error through problem+json."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, unhandled_error)
+    app.add_exception_handler(OSError, unhandled_error)
+    app.add_exception_handler(TimeoutError, unhandled_error)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem+json errors."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

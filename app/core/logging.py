@@ -1,0 +1,128 @@
+"""Loguru, configured once: pretty in local, one JSON object per line elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TextIO
+
+import orjson
+from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Record
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# stdlib loggers that libraries write to; all of them end up in loguru.
+INTERCEPTED = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "fastapi",
+    "sqlalchemy",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "asyncpg",
+    "aiosqlite",
+)
+
+# Anything shaped like a bearer token, a JWT or a password in a URL is masked before writing.
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(@)"),
+)
+
+
+def redact(text: str) -> str:
+    """Mask tokens and URL passwords in a log message."""
+    text = _SECRET_PATTERNS[0].sub(r"\1[REDACTED]", text)
+    text = _SECRET_PATTERNS[1].sub("[REDACTED]", text)
+    return _SECRET_PATTERNS[2].sub(r"\1[REDACTED]\2", text)
+
+
+class InterceptHandler(logging.Handler):
+    """Send stdlib log records to loguru, keeping the caller's location."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        frame, depth = logging.currentframe(), 2
+        while frame is not None and frame.f_code.co_filename == logging.__file__:
+            frame = frame.f_back
+            depth += 1
+        logger.bind(logger_name=record.name).opt(depth=depth, exception=record.exc_info).log(
+            level, record.getMessage()
+        )
+
+
+def _patch(record: Record) -> None:
+    record["message"] = redact(record["message"])
+    record["extra"].setdefault("logger_name", record["name"])
+    request_id = request_id_var.get()
+    if request_id is not None:
+        record["extra"].setdefault("requestId", request_id)
+
+
+def _json_line(record: Record) -> str:
+    payload: dict[str, Any] = {
+        "time": record["time"].isoformat(timespec="milliseconds"),
+        "level": record["level"].name,
+        "message": record["message"],
+        "logger": record["extra"]["logger_name"],
+    }
+    for key, value in record["extra"].items():
+        if key != "logger_name":
+            payload[key] = value
+    exception = record["exception"]
+    if exception is not None and exception.type is not None:
+        payload["exception"] = {
+            "type": exception.type.__name__,
+            "value": redact(str(exception.value)),
+        }
+    return orjson.dumps(payload, default=str).decode()
+
+
+def json_sink(stream: TextIO) -> Callable[[Any], None]:
+    def write(message: Any) -> None:
+        stream.write(_json_line(message.record) + "\n")
+
+    return write
+
+
+def configure_logging(*, level: str, json: bool, stream: TextIO | None = None) -> None:
+    """(Re)configure loguru and route the stdlib loggers into it. Safe to call twice."""
+    out = stream or sys.stderr
+    logger.remove()
+    logger.configure(patcher=_patch)
+    if json:
+        logger.add(json_sink(out), level=level, format="{message}", backtrace=False, diagnose=False)
+    else:
+        logger.add(
+            out,
+            level=level,
+            backtrace=False,
+            diagnose=False,
+            format=(
+                "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+                "<cyan>{extra[logger_name]}</cyan> {message}"
+            ),
+            colorize=None,
+        )
+    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    for name in INTERCEPTED:
+        std = logging.getLogger(name)
+        std.handlers = []
+        std.propagate = True
+    # SQL statements are DEBUG noise unless asked for; warnings still come through.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # Our middleware writes the access line (with request id and actor); uvicorn's would repeat it.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

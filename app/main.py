@@ -1,0 +1,122 @@
+"""The application factory. Importing this module connects to nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import sentry_sdk
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from loguru import logger
+from sentry_sdk.integrations.loguru import LoggingLevels, LoguruIntegration
+
+from app import __version__
+from app.api.main import build_api_router
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker, prepare_embedded_database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.security import TokenVerifier
+from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """camelCase operation ids (`listPages`) so generated TypeScript clients read well."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def init_sentry(settings: Settings) -> bool:
+    """Start Sentry when `SENTRY_DSN` is set; errors logged through loguru become events."""
+    if settings.SENTRY_DSN is None:
+        return False
+    sentry_sdk.init(
+        dsn=settings.SENTRY_DSN.get_secret_value(),
+        environment=settings.ENVIRONMENT,
+        release=f"app-api@{__version__}",
+        traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        send_default_pii=False,
+        integrations=[
+            LoguruIntegration(level=LoggingLevels.INFO.value, event_level=LoggingLevels.ERROR.value)
+        ],
+    )
+    return True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app for these settings (the process's settings by default)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        configure_logging(level=settings.LOG_LEVEL, json=settings.log_json)
+        if init_sentry(settings):
+            logger.info("sentry enabled (environment {})", settings.ENVIRONMENT)
+        problem = settings.secret_key_problem
+        if problem:
+            logger.warning("{}: tolerated only because ENVIRONMENT=local", problem)
+        engine = create_engine(settings)
+        database = settings.database
+        logger.info(
+            "app-api {} starting: environment={} database={}",
+            __version__,
+            settings.ENVIRONMENT,
+            database.url.render_as_string(hide_password=True),
+        )
+        if database.is_sqlite:
+            await prepare_embedded_database(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            logger.info("app-api stopped")
+
+    app = FastAPI(
+        title=settings.PROJECT_NAME,
+        version=__version__,
+        summary="JSON CRUD over the Prisma-owned database of the Next.js monorepo.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    # Cursors are signed with a key derived from SECRET_KEY, never with the key itself.
+    app.state.cursor_key = hmac.new(
+        settings.SECRET_KEY.get_secret_value().encode(), b"app-api cursor", hashlib.sha256
+    ).digest()
+    install_error_handlers(app)
+    app.include_router(build_api_router(settings), prefix=API_PREFIX)
+
+    # Added innermost first: the request id wraps everything, so even a 413 or a 500 has one.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    if settings.BACKEND_CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.BACKEND_CORS_ORIGINS,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()

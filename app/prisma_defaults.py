@@ -1,0 +1,214 @@
+"""Client-side defaults the Prisma Client applies in JavaScript, done the same way in Python.
+
+Prisma writes no database default for ``@default(cuid())``, ``cuid(2)``, ``uuid()``,
+``uuid(4)``, ``uuid(7)``, ``nanoid()``, ``ulid()`` and ``@updatedAt``: whoever inserts must
+supply the value. The generated models (``app/models.py``) use these functions as
+``default_factory`` (ORM) and as Column ``default``/``onupdate`` (Core ``insert()``/``update()``).
+
+Formats match Prisma's:
+
+- ``cuid()``  — cuid v1: ``c`` + timestamp + counter + fingerprint + random, 25 chars,
+  ``^c[a-z0-9]{24}$``.
+- ``cuid2()`` — ``@paralleldrive/cuid2``: a letter + 23 base36 chars of a SHA3-512 hash.
+- ``uuid4()`` / ``uuid7()`` — canonical lowercase strings (for ``String`` columns);
+  ``uuid4_value()`` / ``uuid7_value()`` — ``uuid.UUID`` objects (for ``@db.Uuid`` columns).
+- ``nanoid(size=21)`` — URL-safe alphabet; ``ulid()`` — 26 chars Crockford base32, uppercase.
+- ``utcnow()`` — naive UTC, millisecond precision, like Prisma writing ``TIMESTAMP(3)``
+  (asyncpg refuses aware datetimes for ``timestamp without time zone``).
+
+Pure standard library; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import secrets
+import socket
+import string
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+__all__ = [
+    "cuid",
+    "cuid2",
+    "enum_values",
+    "nanoid",
+    "ulid",
+    "utcnow",
+    "uuid4",
+    "uuid4_value",
+    "uuid7",
+    "uuid7_value",
+]
+
+_BASE36 = string.digits + string.ascii_lowercase
+
+
+def _to_base36(number: int) -> str:
+    if number == 0:
+        return "0"
+    digits: list[str] = []
+    while number:
+        number, rem = divmod(number, 36)
+        digits.append(_BASE36[rem])
+    return "".join(reversed(digits))
+
+
+def _pad(text: str, size: int) -> str:
+    """cuid's ``pad``: left-pad with zeros and keep the last ``size`` characters."""
+    return ("000000000" + text)[-size:]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ------------------------------------------------------------------------------ cuid (v1)
+
+_CUID_BLOCK = 4
+_CUID_DISCRETE = 36**_CUID_BLOCK  # 1_679_616
+_cuid_lock = threading.Lock()
+_cuid_counter = 0
+
+
+def _cuid_fingerprint() -> str:
+    # As in cuid's node fingerprint: 2 chars of the pid + 2 chars of a hostname checksum.
+    pid = _pad(_to_base36(os.getpid()), 2)
+    hostname = socket.gethostname()
+    host_id = _pad(_to_base36(sum(map(ord, hostname), len(hostname) + 36)), 2)
+    return pid + host_id
+
+
+def _cuid_next_count() -> int:
+    global _cuid_counter
+    with _cuid_lock:
+        if _cuid_counter >= _CUID_DISCRETE:
+            _cuid_counter = 0
+        value = _cuid_counter
+        _cuid_counter += 1
+        return value
+
+
+def _cuid_random_block() -> str:
+    return _pad(_to_base36(secrets.randbelow(_CUID_DISCRETE)), _CUID_BLOCK)
+
+
+def cuid() -> str:
+    """A cuid v1 as Prisma's ``@default(cuid())``: 25 chars, ``^c[a-z0-9]{24}$``."""
+    timestamp = _pad(_to_base36(_now_ms()), 8)
+    counter = _pad(_to_base36(_cuid_next_count()), _CUID_BLOCK)
+    return (
+        "c"
+        + timestamp
+        + counter
+        + _cuid_fingerprint()
+        + _cuid_random_block()
+        + _cuid_random_block()
+    )
+
+
+# ------------------------------------------------------------------------------------ cuid2
+
+_CUID2_INITIAL_COUNT_MAX = 476_782_367
+_cuid2_lock = threading.Lock()
+_cuid2_counter = secrets.randbelow(_CUID2_INITIAL_COUNT_MAX)
+
+
+def _cuid2_hash(text: str) -> str:
+    digest = hashlib.sha3_512(text.encode("utf-8")).digest()
+    # cuid2 drops the first character: it is less random than the rest.
+    return _to_base36(int.from_bytes(digest, "big"))[1:]
+
+
+def _cuid2_entropy(length: int) -> str:
+    return "".join(secrets.choice(_BASE36) for _ in range(length))
+
+
+_CUID2_FINGERPRINT = _cuid2_hash(
+    f"{os.getpid()}{socket.gethostname()}{''.join(sorted(os.environ))}{_cuid2_entropy(32)}"
+)[:32]
+
+
+def cuid2(length: int = 24) -> str:
+    """A cuid2 as Prisma's ``@default(cuid(2))``: a lowercase letter + base36, 24 chars."""
+    global _cuid2_counter
+    if not 2 <= length <= 32:
+        raise ValueError("cuid2 length must be between 2 and 32")
+    with _cuid2_lock:
+        _cuid2_counter += 1
+        count = _cuid2_counter
+    first_letter = secrets.choice(string.ascii_lowercase)
+    hash_input = (
+        _to_base36(_now_ms()) + _cuid2_entropy(length) + _to_base36(count) + _CUID2_FINGERPRINT
+    )
+    return first_letter + _cuid2_hash(hash_input)[1:length]
+
+
+# ------------------------------------------------------------------------------------ uuids
+
+
+def uuid4_value() -> uuid.UUID:
+    """A random (version 4) UUID object, for ``@db.Uuid`` columns."""
+    return uuid.uuid4()
+
+
+def uuid7_value() -> uuid.UUID:
+    """A time-ordered (version 7, RFC 9562) UUID object, for ``@db.Uuid`` columns."""
+    value = (_now_ms() & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version
+    value |= secrets.randbits(12) << 64  # rand_a
+    value |= 0b10 << 62  # variant
+    value |= secrets.randbits(62)  # rand_b
+    return uuid.UUID(int=value)
+
+
+def uuid4() -> str:
+    """Prisma's ``@default(uuid())`` / ``uuid(4)`` for a ``String`` column."""
+    return str(uuid4_value())
+
+
+def uuid7() -> str:
+    """Prisma's ``@default(uuid(7))`` for a ``String`` column."""
+    return str(uuid7_value())
+
+
+# ------------------------------------------------------------------------- nanoid and ulid
+
+_NANOID_ALPHABET = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def nanoid(size: int = 21) -> str:
+    """Prisma's ``@default(nanoid())`` / ``nanoid(size)``: URL-safe, 21 chars by default."""
+    if size < 1:
+        raise ValueError("nanoid size must be positive")
+    # 64 symbols: masking a random byte with 63 is uniform.
+    return "".join(_NANOID_ALPHABET[b & 63] for b in secrets.token_bytes(size))
+
+
+def ulid() -> str:
+    """Prisma's ``@default(ulid())``: 48-bit ms timestamp + 80 random bits, 26 chars."""
+    value = ((_now_ms() & ((1 << 48) - 1)) << 80) | secrets.randbits(80)
+    chars = [_CROCKFORD[(value >> (5 * i)) & 31] for i in range(25, -1, -1)]
+    return "".join(chars)
+
+
+# ------------------------------------------------------------------------------ timestamps
+
+
+def utcnow() -> datetime:
+    """Naive UTC now at millisecond precision (Prisma's ``@updatedAt`` / ``TIMESTAMP(3)``)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+# ------------------------------------------------------------------------------------ enums
+
+
+def enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    """``values_callable`` for SQLAlchemy ``Enum``: store the members' values."""
+    return [str(member.value) for member in enum_class]

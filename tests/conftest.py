@@ -1,0 +1,139 @@
+"""Shared fixtures.
+
+Every test that takes `client` (or `app`) runs against an SQLite file and, when
+`TEST_DATABASE_URL` names a PostgreSQL server, again against a scratch database built from
+`prisma/migrations` and dropped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from loguru import logger
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.config import Settings
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "prisma" / "migrations"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+DATA_TABLES = ("page_revisions", "_PageToTag", "Page", "Tag", "User")
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for tests: never read the developer's `.env`."""
+    values: dict[str, Any] = {
+        "ENVIRONMENT": "local",
+        "SECRET_KEY": TEST_SECRET,
+        "LOG_JSON": True,
+        "LOG_LEVEL": "DEBUG",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # pyright: ignore[reportCallIssue]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A scratch PostgreSQL database migrated from prisma/migrations (dropped afterwards)."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    from tools.migrate import apply_migrations, create_scratch_database, drop_database
+
+    url = create_scratch_database(TEST_DATABASE_URL, "app_api_test")
+    try:
+        apply_migrations(url, MIGRATIONS)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(DATABASE_URL=database_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def engine(app: FastAPI) -> AsyncEngine:
+    return app.state.engine
+
+
+@pytest.fixture
+async def clean_db(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Empty the data tables before the test (demo rows included)."""
+    await truncate(engine)
+    yield
+
+
+async def truncate(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{name}"' for name in DATA_TABLES)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            for name in DATA_TABLES:
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+async def client(app: FastAPI, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def app_client(application: FastAPI) -> httpx.AsyncClient:
+    """A client for an app a test built itself (the caller runs its lifespan)."""
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+class LogCapture:
+    """JSON log lines written while the fixture is active, parsed."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    from app.core.logging import json_sink
+
+    capture = LogCapture()
+    sink_id = logger.add(json_sink(capture.stream), level="DEBUG", format="{message}")
+    try:
+        yield capture
+    finally:
+        logger.remove(sink_id)

@@ -1,0 +1,33 @@
+"""`make token`: print a development JWT signed with the configured SECRET_KEY."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.core.config import Settings
+from app.core.security import create_token
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scope", default="pages:read pages:write", help="space-separated scopes")
+    parser.add_argument("--sub", default="dev@app-web", help="the subject (logged as the actor)")
+    parser.add_argument("--expires-in", type=int, default=3600, help="lifetime in seconds")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if settings.ENVIRONMENT != "local":
+        print(
+            f"refusing: ENVIRONMENT={settings.ENVIRONMENT}; tokens are minted by app-web there",
+            file=sys.stderr,
+        )
+        return 2
+    token = create_token(
+        settings, subject=args.sub, scopes=args.scope.split(), expires_in=args.expires_in
+    )
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
