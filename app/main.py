@@ -41,7 +41,10 @@ def init_sentry(settings: Settings) -> bool:
         environment=settings.ENVIRONMENT,
         release=f"app-api@{__version__}",
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
-        send_default_pii=False,
+        # The successor of `send_default_pii=False` (deprecated in sentry-sdk 2.7x): no user
+        # identity, no request bodies, no local variables (they may hold tokens) in events.
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
+        include_local_variables=False,
         integrations=[
             LoguruIntegration(level=LoggingLevels.INFO.value, event_level=LoggingLevels.ERROR.value)
         ],

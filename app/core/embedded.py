@@ -17,7 +17,7 @@ def _tables() -> list[Table]:
 def create_tables(connection: Connection) -> int:
     """Create the missing tables on SQLite; return how many were created."""
     if connection.dialect.name != "sqlite":
-        raise RuntimeError("create_tables runs on the embedded SQLite database only")
+        raise RuntimeError("create_tables: SQLite only (the schema of PostgreSQL is Prisma's)")
     existing = set(inspect(connection).get_table_names())
     missing = [table for table in _tables() if table.name not in existing]
     SQLModel.metadata.create_all(connection, tables=missing)

@@ -1,0 +1,164 @@
+"""The request transaction: committed before the response, rolled back on any error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.deps import SessionDep
+from app.core.db import prepare_embedded_database
+from app.main import create_app
+from tests.conftest import app_client, make_settings
+
+
+class Boom(Exception):
+    pass
+
+
+async def _users(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return (await connection.execute(text('SELECT count(*) FROM "User"'))).scalar_one()
+
+
+@pytest.fixture
+async def tx_app(database_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(make_settings(DATABASE_URL=database_url))
+
+    @app.post("/test/write-then-fail")
+    async def write_then_fail(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        await session.execute(text("INSERT INTO \"User\" (email) VALUES ('rolled@back.test')"))
+        raise Boom("after the write")
+
+    @app.post("/test/write")
+    async def write(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        await session.execute(text("INSERT INTO \"User\" (email) VALUES ('kept@commit.test')"))
+        return {"ok": True}
+
+    @app.post("/test/fail-at-commit")
+    async def fail_at_commit(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        # SQLite checks a deferred foreign key at COMMIT: the commit itself fails.
+        await session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        await session.execute(
+            text(
+                'INSERT INTO "Page" (id, title, slug, "updatedAt", "authorId") '
+                "VALUES ('p1', 't', 's', CURRENT_TIMESTAMP, 999999)"
+            )
+        )
+        return {"ok": True}
+
+    async with app.router.lifespan_context(app):
+        async with app.state.engine.begin() as connection:
+            await connection.execute(text('DELETE FROM "Page"'))
+            await connection.execute(text('DELETE FROM "User"'))
+        yield app
+
+
+async def test_write_then_error_leaves_no_row(tx_app: FastAPI) -> None:
+    async with await app_client(tx_app) as client:
+        response = await client.post("/test/write-then-fail")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert body["requestId"] in body["detail"]
+    assert "Traceback" not in response.text
+    assert "after the write" not in response.text
+    assert await _users(tx_app.state.engine) == 0
+
+
+async def test_successful_write_is_durable_when_the_response_arrives(tx_app: FastAPI) -> None:
+    async with await app_client(tx_app) as client:
+        response = await client.post("/test/write")
+    assert response.status_code == 200
+    # A separate connection sees the row: the commit happened before the response was sent.
+    assert await _users(tx_app.state.engine) == 1
+
+
+async def test_commit_failure_is_an_error_response_never_2xx(tx_app: FastAPI) -> None:
+    if tx_app.state.engine.dialect.name != "sqlite":
+        pytest.skip("deferred foreign keys are an SQLite pragma")
+    async with await app_client(tx_app) as client:
+        response = await client.post("/test/fail-at-commit")
+    assert response.status_code >= 400
+    assert response.headers["content-type"] == "application/problem+json"
+    async with tx_app.state.engine.connect() as connection:
+        pages = (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
+    assert pages == 0
+
+
+async def test_embedded_tables_are_never_created_on_postgres(postgres_url: str) -> None:
+    app = create_app(make_settings(DATABASE_URL=postgres_url))
+    async with app.router.lifespan_context(app):
+        engine: AsyncEngine = app.state.engine
+        with pytest.raises(RuntimeError, match="SQLite only"):
+            await prepare_embedded_database(engine)
+        from app.core.embedded import create_tables
+
+        async with engine.connect() as connection:
+            with pytest.raises(RuntimeError, match="SQLite only"):
+                await connection.run_sync(create_tables)
+
+
+async def test_lifespan_on_postgres_creates_nothing(postgres_url: str) -> None:
+    """Starting on PostgreSQL runs no DDL: a dropped table stays dropped."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.core.config import parse_database_url
+
+    database = parse_database_url(postgres_url, make_settings())
+    engine = create_async_engine(database.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text('ALTER TABLE "Tag" RENAME TO "Tag_aside"'))
+        app = create_app(make_settings(DATABASE_URL=postgres_url))
+        async with app.router.lifespan_context(app), await app_client(app) as client:
+            assert (await client.get("/api/v1/utils/ready")).status_code == 200
+        async with engine.connect() as connection:
+            exists = await connection.scalar(text("SELECT to_regclass('\"Tag\"') IS NOT NULL"))
+        assert exists is False
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text('ALTER TABLE "Tag_aside" RENAME TO "Tag"'))
+        await engine.dispose()
+
+
+async def test_embedded_default_seeds_demo_pages(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    app = create_app(make_settings(SQLITE_PATH=tmp_path / "demo.sqlite3"))
+    async with app.router.lifespan_context(app):
+        async with app.state.engine.connect() as connection:
+            pages = (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
+        assert pages == 5
+    # A restart neither duplicates the demo rows nor fails on existing tables.
+    app = create_app(make_settings(SQLITE_PATH=tmp_path / "demo.sqlite3"))
+    async with app.router.lifespan_context(app):
+        async with app.state.engine.connect() as connection:
+            pages = (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
+        assert pages == 5
+
+
+async def test_body_over_the_limit_is_413_unread(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/pages/", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65_536
+
+    response = await client.post(
+        "/api/v1/pages/", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
