@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ WRITE_SCOPE = "pages:write"
 # Holding a write scope implies the read scope of the same resource.
 _IMPLIED = {WRITE_SCOPE: READ_SCOPE}
 _CACHE_SIZE = 4096
+
+# Our own rule (32+ characters outside local, a startup warning in local) replaces PyJWT's
+# per-call warning about short HMAC keys.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 
 
 @dataclass(frozen=True, slots=True)
