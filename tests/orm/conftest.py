@@ -1,0 +1,103 @@
+"""Fixtures of the ORM tooling tests: scratch PostgreSQL databases, always dropped.
+
+PostgreSQL tests are marked ``postgres`` and skipped (module-level fixture ``require_postgres``)
+when the server — ``TEST_DATABASE_URL`` or ``postgresql://postgres@127.0.0.1:5432/postgres`` —
+is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from tools.migrate import (
+    DEFAULT_SERVER_URL,
+    apply_migrations,
+    create_scratch_database,
+    drop_database,
+    to_conninfo,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PRISMA_DIR = ROOT / "prisma"
+MIGRATIONS = PRISMA_DIR / "migrations"
+
+
+def orm_server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.split(":", 1)[0].split("+", 1)[0] in ("postgres", "postgresql"):
+        return url
+    return DEFAULT_SERVER_URL
+
+
+def asyncpg_url(url: str) -> str:
+    """A scratch-database URL for SQLAlchemy + asyncpg (Prisma query parameters dropped)."""
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, "", ""))
+
+
+@pytest.fixture(scope="session")
+def orm_pg_server() -> str:
+    url = orm_server_url()
+    try:
+        with psycopg.connect(to_conninfo(url), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL unreachable at {urlsplit(url).hostname}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="module")
+def require_postgres(orm_pg_server: str) -> str:
+    return orm_pg_server
+
+
+@pytest.fixture
+def scratch_db(orm_pg_server: str) -> Iterator[Callable[[], str]]:
+    """Factory of empty scratch databases, all dropped at teardown (also on failure)."""
+    created: list[str] = []
+
+    def make() -> str:
+        url = create_scratch_database(orm_pg_server, "orm_test")
+        created.append(url)
+        return url
+
+    try:
+        yield make
+    finally:
+        for url in created:
+            drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def orm_migrated_url(orm_pg_server: str) -> Iterator[str]:
+    """One scratch database migrated to the latest migration, shared by read-mostly tests."""
+    url = create_scratch_database(orm_pg_server, "orm_test_shared")
+    try:
+        apply_migrations(url, MIGRATIONS)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def prisma_copy(tmp_path: Path) -> Path:
+    """A writable copy of prisma/ (schema.prisma + migrations)."""
+    target = tmp_path / "prisma"
+    shutil.copytree(PRISMA_DIR, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def add_migration(prisma_dir: Path, name: str, sql: str) -> Path:
+    folder = prisma_dir / "migrations" / name
+    folder.mkdir()
+    (folder / "migration.sql").write_text(sql, encoding="utf-8")
+    return folder

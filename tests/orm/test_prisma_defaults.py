@@ -1,0 +1,75 @@
+"""Formats of the client-side defaults Prisma applies (app/prisma_defaults.py)."""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+from app import prisma_defaults as d
+
+
+def test_cuid_v1_format_and_uniqueness() -> None:
+    ids = [d.cuid() for _ in range(2000)]
+    assert all(re.fullmatch(r"c[a-z0-9]{24}", i) for i in ids)
+    assert len(set(ids)) == len(ids)
+    # c + 8 timestamp + 4 counter + 4 fingerprint + 8 random; timestamp is base36 ms.
+    stamp = int(ids[0][1:9], 36)
+    assert abs(stamp - time.time() * 1000) < 60_000
+    # The counter block increments between consecutive ids.
+    first, second = int(ids[0][9:13], 36), int(ids[1][9:13], 36)
+    assert second == (first + 1) % 36**4
+    # The fingerprint is per process.
+    assert len({i[13:17] for i in ids}) == 1
+
+
+def test_cuid2_format() -> None:
+    ids = [d.cuid2() for _ in range(500)]
+    assert all(re.fullmatch(r"[a-z][a-z0-9]{23}", i) for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert re.fullmatch(r"[a-z][a-z0-9]{9}", d.cuid2(10))
+
+
+def test_uuids() -> None:
+    v4 = d.uuid4()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v4)
+    v7 = d.uuid7()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v7)
+    obj7 = d.uuid7_value()
+    assert isinstance(obj7, uuid.UUID)
+    assert obj7.version == 7
+    assert obj7.variant == uuid.RFC_4122
+    assert abs((obj7.int >> 80) - time.time() * 1000) < 60_000
+    assert d.uuid4_value().version == 4
+    # time-ordered across milliseconds
+    earlier = d.uuid7()
+    time.sleep(0.002)
+    assert d.uuid7() > earlier
+
+
+def test_nanoid_and_ulid() -> None:
+    assert re.fullmatch(r"[A-Za-z0-9_-]{21}", d.nanoid())
+    assert re.fullmatch(r"[A-Za-z0-9_-]{10}", d.nanoid(10))
+    value = d.ulid()
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", value)
+    assert value[0] in "01234567"  # 48-bit timestamp in 10 chars: the first is 0..7
+    earlier = d.ulid()
+    time.sleep(0.002)
+    assert d.ulid()[:10] > earlier[:10]
+
+
+def test_utcnow_is_naive_utc_milliseconds() -> None:
+    now = d.utcnow()
+    assert now.tzinfo is None
+    assert now.microsecond % 1000 == 0
+    assert abs(now - datetime.now(UTC).replace(tzinfo=None)).total_seconds() < 5
+
+
+def test_enum_values() -> None:
+    class Color(enum.StrEnum):
+        RED = "red"
+        BLUE = "blue"
+
+    assert d.enum_values(Color) == ["red", "blue"]

@@ -1,0 +1,359 @@
+"""A small parser of ``schema.prisma``: what the model generator needs, nothing more.
+
+It reads ``model``/``view``/``enum`` blocks: field names and types, ``@map``/``@@map``,
+``@id``/``@@id``, ``@unique``, ``@default(...)``, ``@updatedAt``, ``@relation(...)`` and enum
+values (with their ``@map``). ``generator``/``datasource``/``type`` blocks are skipped.
+It is not a validator: the monorepo's ``prisma validate`` is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_BLOCK_START = re.compile(r"^(model|view|enum|type|generator|datasource)\s+(\w+)\s*\{\s*$")
+_FIELD = re.compile(r"^(\w+)\s+([\w.]+(?:\([^)]*\))?)(\[\])?(\?)?\s*(.*)$")
+_STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """``@name(args)`` (field) or ``@@name(args)`` (block); ``args`` is the raw text or None."""
+
+    name: str
+    args: str | None = None
+
+    def arguments(self) -> tuple[list[str], dict[str, str]]:
+        """(positional, named) raw argument texts."""
+        positional: list[str] = []
+        named: dict[str, str] = {}
+        if not self.args:
+            return positional, named
+        for part in split_top_level(self.args):
+            key, sep, value = part.partition(":")
+            if sep and re.fullmatch(r"\s*\w+\s*", key) and not part.lstrip().startswith('"'):
+                named[key.strip()] = value.strip()
+            else:
+                positional.append(part.strip())
+        return positional, named
+
+
+@dataclass
+class PrismaField:
+    name: str
+    type: str
+    is_list: bool = False
+    optional: bool = False
+    attributes: list[Attribute] = field(default_factory=list[Attribute])
+
+    def attribute(self, name: str) -> Attribute | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    @property
+    def db_name(self) -> str:
+        mapped = self.attribute("map")
+        if mapped and mapped.args:
+            return string_value(mapped.arguments()[0][0]) or self.name
+        return self.name
+
+    @property
+    def is_id(self) -> bool:
+        return self.attribute("id") is not None
+
+    @property
+    def is_unique(self) -> bool:
+        return self.attribute("unique") is not None
+
+    @property
+    def updated_at(self) -> bool:
+        return self.attribute("updatedAt") is not None
+
+    @property
+    def default(self) -> str | None:
+        """The raw expression inside ``@default(...)`` (first positional argument)."""
+        attr = self.attribute("default")
+        if not attr or not attr.args:
+            return None
+        positional, _ = attr.arguments()
+        return positional[0] if positional else None
+
+    @property
+    def native_type(self) -> str | None:
+        """``Uuid`` for ``@db.Uuid`` etc."""
+        return next((a.name[3:] for a in self.attributes if a.name.startswith("db.")), None)
+
+
+@dataclass
+class Relation:
+    """The ``@relation`` of a field: its name and (owning side only) fields/references."""
+
+    name: str | None
+    fields: list[str]
+    references: list[str]
+
+
+@dataclass
+class PrismaModel:
+    name: str
+    kind: str  # "model" or "view"
+    fields: list[PrismaField] = field(default_factory=list[PrismaField])
+    attributes: list[Attribute] = field(default_factory=list[Attribute])
+
+    @property
+    def db_name(self) -> str:
+        mapped = next((a for a in self.attributes if a.name == "map"), None)
+        if mapped and mapped.args:
+            return string_value(mapped.arguments()[0][0]) or self.name
+        return self.name
+
+    def field_by_name(self, name: str) -> PrismaField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def field_by_column(self, column: str) -> PrismaField | None:
+        return next((f for f in self.fields if f.db_name == column), None)
+
+    def id_fields(self) -> list[str]:
+        """Field names of ``@id`` / ``@@id``, else of the first ``@unique`` / ``@@unique``."""
+        for f in self.fields:
+            if f.is_id:
+                return [f.name]
+        for attr in self.attributes:
+            if attr.name == "id":
+                return _field_list(attr)
+        for f in self.fields:
+            if f.is_unique:
+                return [f.name]
+        for attr in self.attributes:
+            if attr.name == "unique":
+                return _field_list(attr)
+        return []
+
+
+@dataclass
+class PrismaEnum:
+    name: str
+    values: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])  # (name, db)
+    attributes: list[Attribute] = field(default_factory=list[Attribute])
+
+    @property
+    def db_name(self) -> str:
+        mapped = next((a for a in self.attributes if a.name == "map"), None)
+        if mapped and mapped.args:
+            return string_value(mapped.arguments()[0][0]) or self.name
+        return self.name
+
+
+@dataclass
+class PrismaSchema:
+    models: dict[str, PrismaModel] = field(default_factory=dict[str, PrismaModel])
+    enums: dict[str, PrismaEnum] = field(default_factory=dict[str, PrismaEnum])
+
+    def model_for_table(self, table: str) -> PrismaModel | None:
+        return next((m for m in self.models.values() if m.db_name == table), None)
+
+    def enum_for_type(self, db_name: str) -> PrismaEnum | None:
+        return next((e for e in self.enums.values() if e.db_name == db_name), None)
+
+    def relation_of(self, model: PrismaModel, fld: PrismaField) -> Relation:
+        """The relation a relation field belongs to, named as Prisma names it."""
+        attr = fld.attribute("relation")
+        name: str | None = None
+        fields: list[str] = []
+        references: list[str] = []
+        if attr:
+            positional, named = attr.arguments()
+            if positional:
+                name = string_value(positional[0])
+            if "name" in named:
+                name = string_value(named["name"])
+            fields = _identifiers(named.get("fields", ""))
+            references = _identifiers(named.get("references", ""))
+        if name is None:
+            # Prisma's default relation name: both model names, sorted, joined by "To".
+            name = "To".join(sorted((model.name, fld.type)))
+        return Relation(name, fields, references)
+
+    def relation_fields(self, model: PrismaModel) -> list[PrismaField]:
+        return [f for f in model.fields if f.type in self.models]
+
+
+def string_value(text: str) -> str | None:
+    match = _STRING.match(text.strip())
+    if not match:
+        return None
+    return match.group(1).replace('\\"', '"').replace("\\\\", "\\")
+
+
+def _identifiers(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    # `fields: [a(sort: Desc), b]` -> a, b
+    return [
+        re.split(r"[\s(]", p.strip(), maxsplit=1)[0] for p in split_top_level(text) if p.strip()
+    ]
+
+
+def _field_list(attr: Attribute) -> list[str]:
+    positional, named = attr.arguments()
+    raw = named.get("fields") or (positional[0] if positional else "")
+    return _identifiers(raw)
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets, parentheses and strings."""
+    parts: list[str] = []
+    depth = 0
+    in_string = False
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if in_string:
+            current.append(char)
+            if char == "\\" and i + 1 < len(text):
+                current.append(text[i + 1])
+                i += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            current.append(char)
+        elif char in "([{":
+            depth += 1
+            current.append(char)
+        elif char in ")]}":
+            depth -= 1
+            current.append(char)
+        elif char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    if "".join(current).strip():
+        parts.append("".join(current))
+    return parts
+
+
+def _strip_comment(line: str) -> str:
+    in_string = False
+    for i, char in enumerate(line):
+        if char == '"' and (i == 0 or line[i - 1] != "\\"):
+            in_string = not in_string
+        elif not in_string and line.startswith("//", i):
+            return line[:i]
+    return line
+
+
+def parse_attributes(text: str) -> list[Attribute]:
+    """Parse ``@a @b(x, y) @db.VarChar(3)`` / ``@@map("x")`` into attributes."""
+    attrs: list[Attribute] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "@":
+            i += 1
+            continue
+        i += 1
+        if i < len(text) and text[i] == "@":
+            i += 1
+        start = i
+        while i < len(text) and (text[i].isalnum() or text[i] in "_."):
+            i += 1
+        name = text[start:i]
+        args: str | None = None
+        if i < len(text) and text[i] == "(":
+            depth = 0
+            in_string = False
+            arg_start = i + 1
+            while i < len(text):
+                char = text[i]
+                if in_string:
+                    if char == "\\":
+                        i += 1
+                    elif char == '"':
+                        in_string = False
+                elif char == '"':
+                    in_string = True
+                elif char == "(":
+                    depth += 1
+                elif char == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+            args = text[arg_start:i]
+            i += 1
+        if name:
+            attrs.append(Attribute(name, args))
+    return attrs
+
+
+def parse_schema(text: str) -> PrismaSchema:
+    schema = PrismaSchema()
+    lines = [_strip_comment(line).strip() for line in text.splitlines()]
+    i = 0
+    while i < len(lines):
+        match = _BLOCK_START.match(lines[i])
+        i += 1
+        if not match:
+            continue
+        kind, name = match.groups()
+        body: list[str] = []
+        while i < len(lines) and lines[i] != "}":
+            if lines[i]:
+                body.append(lines[i])
+            i += 1
+        i += 1
+        if kind in ("model", "view"):
+            schema.models[name] = _parse_model(name, kind, body)
+        elif kind == "enum":
+            schema.enums[name] = _parse_enum(name, body)
+    return schema
+
+
+def _parse_model(name: str, kind: str, body: list[str]) -> PrismaModel:
+    model = PrismaModel(name, kind)
+    for line in body:
+        if line.startswith("@@"):
+            model.attributes.extend(parse_attributes(line))
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            continue
+        fname, ftype, is_list, optional, rest = match.groups()
+        model.fields.append(
+            PrismaField(fname, ftype, bool(is_list), bool(optional), parse_attributes(rest))
+        )
+    return model
+
+
+def _parse_enum(name: str, body: list[str]) -> PrismaEnum:
+    enum = PrismaEnum(name)
+    for line in body:
+        if line.startswith("@@"):
+            enum.attributes.extend(parse_attributes(line))
+            continue
+        value, _, rest = line.partition(" ")
+        if not re.fullmatch(r"\w+", value):
+            continue
+        db_value = value
+        for attr in parse_attributes(rest):
+            if attr.name == "map" and attr.args:
+                db_value = string_value(attr.arguments()[0][0]) or value
+        enum.values.append((value, db_value))
+    return enum
+
+
+def load_schema(prisma_dir: Path) -> PrismaSchema | None:
+    """Parse ``<prisma_dir>/schema.prisma`` (or every ``*.prisma`` of a ``schema/`` folder)."""
+    single = prisma_dir / "schema.prisma"
+    if single.is_file():
+        return parse_schema(single.read_text(encoding="utf-8"))
+    folder = prisma_dir / "schema"
+    if folder.is_dir():
+        files = sorted(folder.rglob("*.prisma"))
+        if files:
+            return parse_schema("\n".join(f.read_text(encoding="utf-8") for f in files))
+    return None
