@@ -20,8 +20,8 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, prepare_embedded_database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
-from app.core.security import TokenVerifier
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.security import TokenVerifier
 
 API_PREFIX = "/api/v1"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.v1 import pages, utils
+from app.api.v1 import pages, private, utils
 from app.core.config import Settings
 
 
@@ -12,4 +12,6 @@ def build_api_router(settings: Settings) -> APIRouter:
     api_router = APIRouter()
     api_router.include_router(utils.router)
     api_router.include_router(pages.router)
+    if settings.ENVIRONMENT == "local":
+        api_router.include_router(private.router)
     return api_router

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     SECRET_KEY: SecretStr = SecretStr(INSECURE_SECRET)
     DATABASE_URL: SecretStr | None = None
     SQLITE_PATH: Path = Path("app-api.sqlite3")
+    PRISMA_DIR: Path = Path("prisma")
     BACKEND_CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list[str])
 
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
