@@ -10,9 +10,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Column,
-    Table,
     ColumnElement,
     Row,
+    Table,
     and_,
     delete,
     exists,
@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.base import Executable, ReadOnlyColumnCollection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable, ReadOnlyColumnCollection
 
 from app.core.errors import (
     AppError,
@@ -263,6 +263,12 @@ async def create_page(session: AsyncSession, *, data: PageFields) -> PageRow:
             raise _slug_taken(data.slug)
         return row
     base = slugify(data.title)
+    if dialect == "postgresql":
+        # Creators deriving the same slug take turns until they commit, so each one sees the
+        # slugs the others took (otherwise N concurrent "Untitled" pages race for one suffix).
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}")))
+        )
     for _ in range(_DERIVED_SLUG_ATTEMPTS):
         values["slug"] = await _free_slug(session, base, exclude_id=None)
         row = await _execute(session, _insert_statement(dialect, values), values)
@@ -276,6 +282,11 @@ async def _lock(session: AsyncSession, page_id: str, precondition: Precondition 
     # version the write will replace: two PATCHes with one If-Match leave one winner.
     query = select(*COLUMNS).where(C.id == page_id).with_for_update()
     row = (await session.execute(query)).one_or_none()
+    if row is None and precondition is not None:
+        # RFC 9110: If-Match is false when there is no current representation.
+        raise PreconditionFailedError(
+            f"No page with id {page_id!r} exists any more (If-Match cannot match)."
+        )
     if row is None:
         raise NotFoundError(f"No page with id {page_id!r}.")
     if precondition is not None and not precondition(row):

@@ -84,6 +84,30 @@ def decode_cursor(cursor: str, order: PageOrder, *, key: bytes) -> Position:
         raise _invalid(
             f"The cursor was made for orderBy={cursor_order}; it cannot continue orderBy={order.value}."
         )
+    if not isinstance(page_id, str) or not _valid_value(order, value):
+        # Signed, so made by this service, but not in the shape this version reads (e.g. a
+        # cursor from another release): refuse it like any other bad cursor, never a 500.
+        raise _invalid("The cursor is malformed.")
     if order.column in DATETIME_COLUMNS and value is not None:
         value = datetime.fromisoformat(value)
     return Position(value=value, id=page_id)
+
+
+_INT4 = 2**31
+
+
+def _valid_value(order: PageOrder, value: Any) -> bool:
+    """Whether `value` can be the sort value of a row in `order` (as `encode_cursor` wrote it)."""
+    if value is None:
+        return order.column == "publishedAt"
+    if order.column in DATETIME_COLUMNS:
+        if not isinstance(value, str):
+            return False
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return False
+        return parsed.tzinfo is None  # timestamps are naive UTC, as Prisma stores them
+    if order.column == "views":
+        return isinstance(value, int) and not isinstance(value, bool) and -_INT4 <= value < _INT4
+    return isinstance(value, str)

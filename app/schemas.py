@@ -112,7 +112,9 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        # Only the Prisma names (`authorId`): `author_id` is an unknown field, not a synonym.
+        validate_by_alias=True,
+        validate_by_name=False,
         extra="forbid",
         json_schema_extra=_strip_defaults,
     )

@@ -91,12 +91,9 @@ async def clean_db(engine: AsyncEngine) -> AsyncIterator[None]:
 
 async def truncate(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{name}"' for name in DATA_TABLES)
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        else:
-            for name in DATA_TABLES:
-                await connection.execute(text(f'DELETE FROM "{name}"'))
+        # DELETE, children first: far cheaper than TRUNCATE on tables this small.
+        for name in DATA_TABLES:
+            await connection.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture

@@ -108,7 +108,9 @@ async def prepare_embedded_database(engine: AsyncEngine, *, seed: bool = True) -
     create a table a migration has not.
     """
     if engine.dialect.name != "sqlite":
-        raise RuntimeError("prepare_embedded_database: SQLite only (the schema of PostgreSQL is Prisma's)")
+        raise RuntimeError(
+            "prepare_embedded_database: SQLite only (the schema of PostgreSQL is Prisma's)"
+        )
     from app.core.embedded import create_tables, seed_demo_rows
 
     async with engine.begin() as connection:

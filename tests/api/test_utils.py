@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 
 from app.main import create_app
 from tests.conftest import app_client, make_settings

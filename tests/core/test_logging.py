@@ -20,7 +20,9 @@ def _access(logs: LogCapture, path: str) -> dict[str, object]:
     return lines[0]
 
 
-async def test_one_json_access_line_per_request(client: httpx.AsyncClient, logs: LogCapture) -> None:
+async def test_one_json_access_line_per_request(
+    client: httpx.AsyncClient, logs: LogCapture
+) -> None:
     response = await client.get("/api/v1/utils/health-check")
     line = _access(logs, "/api/v1/utils/health-check")
     assert line["method"] == "GET"

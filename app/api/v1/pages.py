@@ -12,7 +12,7 @@ from pydantic.alias_generators import to_camel
 
 from app import crud
 from app.api.deps import ReaderDep, SessionDep, WriterDep
-from app.core.errors import NotFoundError, UnprocessableError, problem_responses
+from app.core.errors import FieldError, NotFoundError, UnprocessableError, problem_responses
 from app.models import PageStatus
 from app.pagination import PageOrder, decode_cursor, encode_cursor
 from app.schemas import PageCreate, PageList, PagePublic, PageReplace, PageUpdate, page_dict
@@ -46,9 +46,11 @@ NoNul = StringConstraints(pattern=r"^[^\x00]*$")
 class ListQuery(BaseModel):
     """Query parameters of `GET /pages/`."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_alias=True, validate_by_name=False, extra="forbid"
+    )
 
-    limit: int = Field(default=20, ge=1, le=100, description="Rows per page (1–100)")
+    limit: int = Field(default=20, ge=1, le=100, description="Rows per page (1 to 100)")
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = Field(
         default=None, description="`nextCursor` of the previous page (keyset pagination)"
     )
@@ -130,7 +132,14 @@ async def list_pages(
     query: Annotated[ListQuery, Query()],
 ) -> Response:
     if query.cursor is not None and query.offset is not None:
-        raise UnprocessableError("Use either cursor or offset, not both.")
+        detail = "Use either cursor or offset, not both."
+        raise UnprocessableError(
+            detail,
+            errors=[
+                FieldError(field="query.cursor", message=detail),
+                FieldError(field="query.offset", message=detail),
+            ],
+        )
     key: bytes = request.app.state.cursor_key
     after = decode_cursor(query.cursor, query.order_by, key=key) if query.cursor else None
     result = await crud.list_pages(
