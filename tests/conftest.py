@@ -83,10 +83,9 @@ def engine(app: FastAPI) -> AsyncEngine:
 
 
 @pytest.fixture
-async def clean_db(engine: AsyncEngine) -> AsyncIterator[None]:
+async def clean_db(engine: AsyncEngine) -> None:
     """Empty the data tables before the test (demo rows included)."""
     await truncate(engine)
-    yield
 
 
 async def truncate(engine: AsyncEngine) -> None:

@@ -16,7 +16,7 @@ from app.main import create_app
 from tests.conftest import app_client, make_settings
 
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
@@ -32,7 +32,7 @@ async def tx_app(database_url: str) -> AsyncIterator[FastAPI]:
     @app.post("/test/write-then-fail")
     async def write_then_fail(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
         await session.execute(text("INSERT INTO \"User\" (email) VALUES ('rolled@back.test')"))
-        raise Boom("after the write")
+        raise BoomError("after the write")
 
     @app.post("/test/write")
     async def write(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
