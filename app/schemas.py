@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import orjson
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -73,10 +74,16 @@ def _depth(value: Any, level: int = 1) -> int:
 def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     if _depth(value) > MAX_METADATA_DEPTH:
         raise ValueError(f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
-    size = len(orjson.dumps(value))
-    if size > MAX_METADATA_BYTES:
-        raise ValueError(f"must serialise to at most {MAX_METADATA_BYTES} bytes (got {size})")
-    if b"\\u0000" in orjson.dumps(value):
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:
+        # orjson refuses lone surrogates ("\ud800"): PostgreSQL could not store them either.
+        raise ValueError("must contain valid Unicode text only") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(
+            f"must serialise to at most {MAX_METADATA_BYTES} bytes (got {len(encoded)})"
+        )
+    if b"\\u0000" in encoded:
         raise ValueError("must not contain NUL characters")
     return value
 
@@ -84,10 +91,23 @@ def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
 Metadata = Annotated[dict[str, JsonValue], AfterValidator(_check_metadata)]
 
 
+def _iso_only(value: Any) -> Any:
+    # Pydantic would take a number as a Unix timestamp; the contract says ISO 8601 strings.
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 def to_naive_utc(value: datetime) -> datetime:
     """Prisma stores `TIMESTAMP(3)` without time zone, in UTC, to the millisecond."""
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError("is out of range once converted to UTC") from None
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
@@ -140,7 +160,7 @@ class PageFields(InputModel):
     metadata: Metadata | None = Field(
         default=None, description="A JSON object (at most 64 KiB serialised)"
     )
-    published_at: datetime | None = Field(
+    published_at: IsoDatetime | None = Field(
         default=None, description="ISO 8601; without an offset it is taken as UTC"
     )
     author_id: AuthorId | None = None
@@ -159,13 +179,26 @@ class PageReplace(PageFields):
     """Body of `PUT /pages/{id}`: the whole page; omitted fields are reset to their defaults."""
 
 
+def _non_nullable_in_schema(schema: dict[str, Any]) -> None:
+    _strip_defaults(schema)
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    for name in PATCH_NON_NULLABLE:
+        prop = properties.get(name, {})
+        options: list[Any] = prop.pop("anyOf", [])
+        non_null = [option for option in options if option != {"type": "null"}]
+        if non_null:
+            prop.update(non_null[0])
+
+
+PATCH_NON_NULLABLE = frozenset({"title", "slug", "published", "status", "views"})
+
+
 class PageUpdate(InputModel):
     """Body of `PATCH /pages/{id}`: only the fields sent change; `null` clears a nullable one."""
 
-    NON_NULLABLE: ClassVar[frozenset[str]] = frozenset(
-        {"title", "slug", "published", "status", "views"}
-    )
+    model_config = ConfigDict(json_schema_extra=_non_nullable_in_schema)
 
+    # `None` here means "not sent": these are not nullable (see `_not_null` and the schema).
     title: Title | None = None
     slug: Slug | None = None
     summary: Summary | None = None
@@ -175,7 +208,7 @@ class PageUpdate(InputModel):
     tags: Tags | None = Field(default=None, description="`null` empties the list")
     views: Views | None = None
     metadata: Metadata | None = None
-    published_at: datetime | None = None
+    published_at: IsoDatetime | None = None
     author_id: AuthorId | None = None
 
     @field_validator("published_at")

@@ -51,6 +51,9 @@ def engine_options(database: DatabaseConfig, settings: Settings) -> dict[str, An
         connect_args["ssl"] = database.ssl
     if database.pgbouncer:
         connect_args["prepared_statement_name_func"] = _unique_statement_name
+        # SQLAlchemy's own statement cache too: a cached statement would be reused on another
+        # server connection, where it does not exist.
+        connect_args["prepared_statement_cache_size"] = 0
     options: dict[str, Any] = {
         "connect_args": connect_args,
         "pool_size": database.pool_size,

@@ -111,6 +111,7 @@ class ServiceUnavailableError(AppError):
 
 
 _STATUS_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -193,7 +194,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail or HTTPStatus(exc.status_code).phrase
-    if exc.status_code == 404 and detail == "Not Found":
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The request body could not be read: it is not valid UTF-8 JSON."
+    elif exc.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.method} {request.url.path}"
     elif exc.status_code == 405:
         detail = f"Method {request.method} is not allowed on {request.url.path}"

@@ -40,7 +40,8 @@ class Principal:
 
 def _scopes(claim: Any) -> frozenset[str]:
     if isinstance(claim, str):
-        granted = set(claim.split())
+        # RFC 6749 §3.3: scopes are separated by spaces (U+0020) only, not by any whitespace.
+        granted = {scope for scope in claim.split(" ") if scope}
     elif isinstance(claim, list):
         granted = {item for item in claim if isinstance(item, str)}  # pyright: ignore[reportUnknownVariableType]
     else:

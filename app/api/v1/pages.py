@@ -115,7 +115,7 @@ def _page_response(
 
 
 READ_ERRORS = problem_responses(401, 403, 422)
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422)
 
 
 @router.get(

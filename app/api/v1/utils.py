@@ -26,6 +26,16 @@ class Ready(BaseModel):
     database: str
 
 
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "never retrieved"
+
+
 @router.get("/health-check", operation_id="healthCheck", summary="Liveness (no I/O)")
 async def health_check() -> Health:
     return Health(status=True)
@@ -39,12 +49,19 @@ async def health_check() -> Health:
 )
 async def readiness(request: Request) -> Ready:
     engine: AsyncEngine = request.app.state.engine
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:
+    # The ping runs as its own task: on timeout we answer at once and let it clean up behind
+    # us (closing a stalled connection can take seconds more).
+    ping = asyncio.create_task(_ping(engine))
+    done, _ = await asyncio.wait({ping}, timeout=READY_TIMEOUT_SECONDS)
+    if not done:
+        ping.cancel()
+        ping.add_done_callback(_consume)
+        logger.warning("readiness: database did not answer within {}s", READY_TIMEOUT_SECONDS)
+        raise ServiceUnavailableError()
+    exc = ping.exception()
+    if exc is not None:
         if not is_connection_error(exc):
-            raise
+            raise exc
         logger.warning("readiness: database unreachable ({})", type(exc).__name__)
         raise ServiceUnavailableError() from exc
     return Ready(status=True, database="ok")
