@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import orjson
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
