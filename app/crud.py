@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Column,
     ColumnElement,
-    Row,
+    Integer,
+    Select,
+    String,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -25,9 +30,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable, ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import BindParameter
 
 from app.core.errors import (
     AppError,
@@ -42,10 +49,12 @@ from app.prisma_defaults import utcnow
 from app.schemas import PageFields, PageUpdate
 
 PAGE = cast("Table[Any]", inspect(Page).local_table)
+_ASYNCPG_DIALECT = asyncpg_dialect.dialect()
 C: ReadOnlyColumnCollection[str, Column[Any]] = PAGE.c
 COLUMNS: tuple[Column[Any], ...] = tuple(C)
 
-PageRow = Row[*tuple[Any, ...]]
+# A page row: SQLAlchemy's RowMapping, or asyncpg's Record on the PostgreSQL read path.
+PageRow = Mapping[Any, Any]
 Precondition = Callable[[PageRow], bool]
 
 # Values a full replace (PUT) writes for omitted fields: Prisma's defaults.
@@ -62,6 +71,13 @@ REPLACE_DEFAULTS: dict[str, Any] = {
 }
 _SLUG_MAX = 200
 _DERIVED_SLUG_ATTEMPTS = 5
+_SLUG_PROBES = 100  # base, base-2 … base-101 are looked up by index in one query
+
+# Statements built once: SQLAlchemy memoises their cache keys, so a hot read does no
+# statement building or cache-key work per request.
+_BY_ID = select(*COLUMNS).where(C.id == bindparam("page_id"))
+_LOCK_BY_ID = _BY_ID.with_for_update()
+_DELETE_BY_ID = delete(PAGE).where(C.id == bindparam("page_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,19 +115,17 @@ def slugify(title: str) -> str:
     return slug or "page"
 
 
-async def _free_slug(session: AsyncSession, base: str, *, exclude_id: str | None) -> str:
+async def _free_slug(db: AsyncConnection, base: str, *, exclude_id: str | None) -> str:
     """`base`, or `base-2`, `base-3`, … — the first not taken by another page."""
-    like = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
-    query = select(C.slug).where(or_(C.slug == base, C.slug.like(like, escape="\\")))
+    candidates = [base, *(f"{base}-{n}" for n in range(2, 2 + _SLUG_PROBES))]
+    # Point lookups on the unique index (a LIKE 'base-%' prefix scan cannot use it under a
+    # non-C collation and reads every slug).
+    query = select(C.slug).where(C.slug.in_(candidates))
     if exclude_id is not None:
         query = query.where(C.id != exclude_id)
-    taken = set((await session.scalars(query)).all())
-    if base not in taken:
-        return base
-    suffix = 2
-    while f"{base}-{suffix}" in taken:
-        suffix += 1
-    return f"{base}-{suffix}"
+    taken = set((await db.scalars(query)).all())
+    free = next((slug for slug in candidates if slug not in taken), None)
+    return free or f"{base}-{secrets.token_hex(4)}"
 
 
 def _slug_taken(slug: str) -> ConflictError:
@@ -130,10 +144,10 @@ def _integrity_error(exc: IntegrityError, values: dict[str, Any]) -> AppError:
 
 
 async def _execute(
-    session: AsyncSession, statement: Executable, values: dict[str, Any]
+    db: AsyncConnection, statement: Executable, values: dict[str, Any]
 ) -> PageRow | None:
     try:
-        return (await session.execute(statement)).one_or_none()
+        return (await db.execute(statement)).mappings().one_or_none()
     except IntegrityError as exc:
         raise _integrity_error(exc, values) from None
 
@@ -148,38 +162,74 @@ def _insert_statement(dialect: str, values: dict[str, Any]) -> Executable:
     return statement.on_conflict_do_nothing(index_elements=[C.slug]).returning(*COLUMNS)
 
 
-async def get_page(session: AsyncSession, *, page_id: str) -> PageRow:
+@cache
+def _asyncpg_sql(statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
+    """The statement compiled once for asyncpg: SQL with $n placeholders, parameter names."""
+    compiled = statement.compile(dialect=_ASYNCPG_DIALECT)
+    names: list[str] = list(getattr(compiled, "positiontup", None) or [])
+    return compiled.string, tuple(names)
+
+
+async def _fetch(
+    db: AsyncConnection, statement: Select[Any], params: dict[str, Any]
+) -> Sequence[PageRow]:
+    """Run a read-only statement built once at import (or cached) and return its rows.
+
+    On PostgreSQL the precompiled SQL goes straight to asyncpg on the pooled connection (its
+    prepared-statement cache, the JSON codecs SQLAlchemy installed): no per-request compile,
+    cache-key or result-processing work. Elsewhere, SQLAlchemy executes it.
+    """
+    if db.dialect.name != "postgresql":
+        return (await db.execute(statement, params)).mappings().all()
+    sql, names = _asyncpg_sql(statement)
+    raw = await db.get_raw_connection()
+    driver: Any = raw.driver_connection
+    return await driver.fetch(sql, *(_bind(params[name]) for name in names))
+
+
+def _bind(value: Any) -> Any:
+    return value.value if isinstance(value, PageStatus) else value
+
+
+async def get_page(db: AsyncConnection, *, page_id: str) -> PageRow:
     """One page, or NotFoundError."""
-    row = (await session.execute(select(*COLUMNS).where(C.id == page_id))).one_or_none()
-    if row is None:
+    rows = await _fetch(db, _BY_ID, {"page_id": page_id})
+    if not rows:
         raise NotFoundError(f"No page with id {page_id!r}.")
-    return row
+    return rows[0]
 
 
-def _filters(filters: PageFilters, dialect: str) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
-    if filters.status is not None:
-        clauses.append(C.status == filters.status)
-    if filters.published is not None:
-        clauses.append(C.published == filters.published)
-    if filters.author_id is not None:
-        clauses.append(C.authorId == filters.author_id)
-    if filters.slug is not None:
-        clauses.append(C.slug == filters.slug)
-    if filters.tag is not None:
+def _filter_clause(name: str, dialect: str) -> ColumnElement[bool]:
+    """The WHERE clause of one filter, with its value as a bound parameter of the same name."""
+    if name == "tag":
         if dialect == "postgresql":
-            clauses.append(C.tags.contains([filters.tag]))
+            return C.tags.contains(bindparam("tag_list"))
+        each = func.json_each(C.tags).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == bindparam("tag")))
+    if name == "q":
+        pattern: BindParameter[str] = bindparam("q_pattern", type_=String)
+        return or_(C.title.ilike(pattern, escape="\\"), C.summary.ilike(pattern, escape="\\"))
+    column = {"status": C.status, "published": C.published, "author_id": C.authorId}.get(
+        name, C.slug
+    )
+    return column == bindparam(name)
+
+
+def _filter_params(filters: PageFilters) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for field in fields(filters):
+        value = getattr(filters, field.name)
+        if value is None:
+            continue
+        if field.name == "q":
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params["q_pattern"] = f"%{escaped}%"
+        elif field.name == "tag":
+            params["tag"] = value
+            params["tag_list"] = [value]
         else:
-            each = func.json_each(C.tags).table_valued("value")
-            clauses.append(exists(select(1).select_from(each).where(each.c.value == filters.tag)))
-    if filters.q is not None:
-        pattern = (
-            "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        clauses.append(
-            or_(C.title.ilike(pattern, escape="\\"), C.summary.ilike(pattern, escape="\\"))
-        )
-    return clauses
+            params[field.name] = value
+    return params
 
 
 def _beyond(left: Any, right: Any) -> ColumnElement[bool]:
@@ -190,19 +240,19 @@ def _before(left: Any, right: Any) -> ColumnElement[bool]:
     return left < right
 
 
-def _after(order: PageOrder, position: Position) -> ColumnElement[bool]:
-    """Rows strictly after `position` in `order` (NULLs sort last in both directions)."""
+def _after(order: PageOrder, *, value_is_null: bool) -> ColumnElement[bool]:
+    """Rows strictly after the position (:after_value, :after_id) in `order` (NULLs last)."""
     column = C[order.column]
     beyond = _before if order.descending else _beyond
+    value = bindparam("after_value", type_=column.type)
+    last_id = bindparam("after_id", type_=C.id.type)
     if order.column != "publishedAt":
         # A row-value comparison: PostgreSQL walks the ("createdAt", "id") index with it.
-        return beyond(tuple_(column, C.id), tuple_(position.value, position.id))
-    if position.value is None:
-        return and_(column.is_(None), beyond(C.id, position.id))
+        return beyond(tuple_(column, C.id), tuple_(value, last_id))
+    if value_is_null:
+        return and_(column.is_(None), beyond(C.id, last_id))
     return or_(
-        column.is_(None),
-        beyond(column, position.value),
-        and_(column == position.value, beyond(C.id, position.id)),
+        column.is_(None), beyond(column, value), and_(column == value, beyond(C.id, last_id))
     )
 
 
@@ -216,8 +266,29 @@ def _order_by(order: PageOrder) -> list[Any]:
     return [*clauses, column.asc(), C.id.asc()]
 
 
+@cache
+def _list_statement(
+    dialect: str, order: PageOrder, filters: frozenset[str], after: str | None
+) -> Select[Any]:
+    """The listing statement for one shape of request, built once (`after`: value/null/None)."""
+    query = select(*COLUMNS).where(*(_filter_clause(name, dialect) for name in sorted(filters)))
+    if after is not None:
+        query = query.where(_after(order, value_is_null=after == "null"))
+    return (
+        query.order_by(*_order_by(order))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+@cache
+def _count_statement(dialect: str, filters: frozenset[str]) -> Select[Any]:
+    where = (_filter_clause(name, dialect) for name in sorted(filters))
+    return select(func.count(literal_column("1"))).select_from(PAGE).where(*where)
+
+
 async def list_pages(
-    session: AsyncSession,
+    db: AsyncConnection,
     *,
     limit: int,
     order: PageOrder = PageOrder.CREATED_AT_DESC,
@@ -227,61 +298,65 @@ async def list_pages(
     with_count: bool = False,
 ) -> PageSlice:
     """A slice of pages in `order`, after a keyset position or at an offset."""
-    dialect = session.get_bind().dialect.name
-    where = _filters(filters or PageFilters(), dialect)
-    query = select(*COLUMNS).where(*where)
+    dialect = db.dialect.name
+    params = _filter_params(filters or PageFilters())
+    shape = frozenset(name for name in params if name not in {"q_pattern", "tag_list"})
+    if "q_pattern" in params:
+        shape |= {"q"}
+    after_shape = None
     if after is not None:
-        query = query.where(_after(order, after))
-    query = query.order_by(*_order_by(order)).limit(limit + 1).offset(offset or None)
-    rows = (await session.execute(query)).all()
+        after_shape = "null" if after.value is None else "value"
+        params |= {"after_value": after.value, "after_id": after.id}
+    statement = _list_statement(dialect, order, shape, after_shape)
+    rows = await _fetch(db, statement, {**params, "limit": limit + 1, "offset": offset})
     next_position = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_position = Position(value=getattr(last, order.column), id=last.id)
+        next_position = Position(value=last[order.column], id=last["id"])
     count = None
     if with_count:
-        count_query = select(func.count(literal_column("1"))).select_from(PAGE).where(*where)
-        count = (await session.execute(count_query)).scalar_one()
+        count = (await db.execute(_count_statement(dialect, shape), params)).scalar_one()
     return PageSlice(rows=rows, next_position=next_position, count=count)
 
 
-async def create_page(session: AsyncSession, *, data: PageFields) -> PageRow:
+async def create_page(db: AsyncConnection, *, data: PageFields) -> PageRow:
     """Insert a page as Prisma's client would; the model's defaults give `id` and `updatedAt`."""
     values = {
         key: value
         for key, value in _column_values(data, only_set=True).items()
         if value is not None
     }
-    dialect = session.get_bind().dialect.name
+    dialect = db.dialect.name
     if dialect == "sqlite":
         # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's format.
         values["createdAt"] = utcnow()
     if data.slug is not None:
-        row = await _execute(session, _insert_statement(dialect, values), values)
+        row = await _execute(db, _insert_statement(dialect, values), values)
         if row is None:
             raise _slug_taken(data.slug)
         return row
-    base = slugify(data.title)
+    # The common case first: the slug derived from the title is free.
+    base = values["slug"] = slugify(data.title)
+    row = await _execute(db, _insert_statement(dialect, values), values)
+    if row is not None:
+        return row
     if dialect == "postgresql":
         # Creators deriving the same slug take turns until they commit, so each one sees the
         # slugs the others took (otherwise N concurrent "Untitled" pages race for one suffix).
-        await session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}")))
-        )
+        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}"))))
     for _ in range(_DERIVED_SLUG_ATTEMPTS):
-        values["slug"] = await _free_slug(session, base, exclude_id=None)
-        row = await _execute(session, _insert_statement(dialect, values), values)
+        values["slug"] = await _free_slug(db, base, exclude_id=None)
+        row = await _execute(db, _insert_statement(dialect, values), values)
         if row is not None:
             return row
     raise ConflictError(f"Could not find a free slug for {base!r}; send one explicitly.")
 
 
-async def _lock(session: AsyncSession, page_id: str, precondition: Precondition | None) -> PageRow:
+async def _lock(db: AsyncConnection, page_id: str, precondition: Precondition | None) -> PageRow:
     # FOR UPDATE serialises concurrent writers, so a precondition is checked against the
     # version the write will replace: two PATCHes with one If-Match leave one winner.
-    query = select(*COLUMNS).where(C.id == page_id).with_for_update()
-    row = (await session.execute(query)).one_or_none()
+    row = (await db.execute(_LOCK_BY_ID, {"page_id": page_id})).mappings().one_or_none()
     if row is None and precondition is not None:
         # RFC 9110: If-Match is false when there is no current representation.
         raise PreconditionFailedError(
@@ -297,56 +372,56 @@ async def _lock(session: AsyncSession, page_id: str, precondition: Precondition 
 
 
 async def _update(
-    session: AsyncSession, page_id: str, values: dict[str, Any], *, title: str
+    db: AsyncConnection, page_id: str, values: dict[str, Any], *, title: str
 ) -> PageRow:
     if values.get("slug") is None:
-        values["slug"] = await _free_slug(session, slugify(title), exclude_id=page_id)
+        values["slug"] = await _free_slug(db, slugify(title), exclude_id=page_id)
     statement: Executable = update(PAGE).where(C.id == page_id).values(values).returning(*COLUMNS)
-    row = await _execute(session, statement, values)
+    row = await _execute(db, statement, values)
     assert row is not None  # the row is locked: it cannot have gone
     return row
 
 
 async def replace_page(
-    session: AsyncSession,
+    db: AsyncConnection,
     *,
     page_id: str,
     data: PageFields,
     precondition: Precondition | None = None,
 ) -> PageRow:
     """Full replace: omitted fields go back to their defaults; the slug is derived if absent."""
-    await _lock(session, page_id, precondition)
+    await _lock(db, page_id, precondition)
     values = {**REPLACE_DEFAULTS, **_column_values(data, only_set=True)}
     for key, default in REPLACE_DEFAULTS.items():
         if values[key] is None:
             values[key] = default
     values["title"] = data.title
     values["slug"] = data.slug
-    return await _update(session, page_id, values, title=data.title)
+    return await _update(db, page_id, values, title=data.title)
 
 
 async def update_page(
-    session: AsyncSession,
+    db: AsyncConnection,
     *,
     page_id: str,
     data: PageUpdate,
     precondition: Precondition | None = None,
 ) -> PageRow:
     """Partial update: only the fields sent change; `null` clears a nullable field."""
-    current = await _lock(session, page_id, precondition)
+    current = await _lock(db, page_id, precondition)
     values = _column_values(data, only_set=True)
     if not values:
         return current
     if "tags" in values and values["tags"] is None:
         values["tags"] = []
     if "slug" not in values:
-        values["slug"] = current.slug
-    return await _update(session, page_id, values, title=values.get("title", current.title))
+        values["slug"] = current["slug"]
+    return await _update(db, page_id, values, title=values.get("title", current["title"]))
 
 
 async def delete_page(
-    session: AsyncSession, *, page_id: str, precondition: Precondition | None = None
+    db: AsyncConnection, *, page_id: str, precondition: Precondition | None = None
 ) -> None:
     """Delete a page (its revisions and tag links go with it, by the foreign keys)."""
-    await _lock(session, page_id, precondition)
-    await session.execute(delete(PAGE).where(C.id == page_id))
+    await _lock(db, page_id, precondition)
+    await db.execute(_DELETE_BY_ID, {"page_id": page_id})

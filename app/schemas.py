@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -253,21 +254,22 @@ class PageList(OutputModel):
     count: int | None = Field(description="Total matching rows, with `count=true`; else null")
 
 
-def page_dict(row: Any) -> dict[str, Any]:
+def page_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A page row as its JSON object (what `PagePublic` documents), without a validation pass."""
+    status = row["status"]
     return {
-        "id": row.id,
-        "title": row.title,
-        "slug": row.slug,
-        "summary": row.summary,
-        "body": row.body,
-        "published": row.published,
-        "status": row.status.value if isinstance(row.status, PageStatus) else row.status,
-        "tags": row.tags or [],
-        "views": row.views,
-        "metadata": row.metadata,
-        "createdAt": iso_utc(row.createdAt),
-        "updatedAt": iso_utc(row.updatedAt),
-        "publishedAt": iso_utc(row.publishedAt),
-        "authorId": row.authorId,
+        "id": row["id"],
+        "title": row["title"],
+        "slug": row["slug"],
+        "summary": row["summary"],
+        "body": row["body"],
+        "published": row["published"],
+        "status": status.value if isinstance(status, PageStatus) else status,
+        "tags": row["tags"] or [],
+        "views": row["views"],
+        "metadata": row["metadata"],
+        "createdAt": iso_utc(row["createdAt"]),
+        "updatedAt": iso_utc(row["updatedAt"]),
+        "publishedAt": iso_utc(row["publishedAt"]),
+        "authorId": row["authorId"],
     }

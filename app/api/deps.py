@@ -5,48 +5,48 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi.security import HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import get_session
+from app.core.db import get_connection, get_read_connection
 from app.core.errors import UnauthorizedError
 from app.core.security import READ_SCOPE, WRITE_SCOPE, Principal, TokenVerifier
 
 # scope="function": the transaction commits when the route returns, before the response is sent.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="A JWT (HS256) minted by app-web's server code with SECRET_KEY; `make token` prints one.",
-)
+DbDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
+# Read-only routes: autocommit, nothing to commit, so the default scope (released after the
+# response) spares the function-scope exit machinery.
+ReadDbDep = Annotated[AsyncConnection, Depends(get_read_connection)]
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The verified caller; 401 without a valid bearer token."""
-    if credentials is None:
-        raise UnauthorizedError("Send an 'Authorization: Bearer <token>' header.", error="")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal = verifier.verify(credentials.credentials)
-    request.state.actor = principal.subject
-    return principal
+class BearerScope(HTTPBearer):
+    """The verified caller holding `scope`: 401 without a valid bearer token, 403 without it.
+
+    One dependency (a security scheme, so /docs gets its Authorize button) rather than a chain
+    of three: dependency resolution is a measurable share of a fast read.
+    """
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="bearer",
+            description=(
+                "A JWT (HS256) minted by app-web's server code with SECRET_KEY; "
+                "`make token` prints one."
+            ),
+        )
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> Principal:  # pyright: ignore[reportIncompatibleMethodOverride]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthorizedError("Send an 'Authorization: Bearer <token>' header.", error="")
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = verifier.verify(token.strip())
+        request.state.actor = principal.subject
+        principal.require(self.scope)
+        return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
-
-
-async def require_reader(principal: PrincipalDep) -> Principal:
-    principal.require(READ_SCOPE)
-    return principal
-
-
-async def require_writer(principal: PrincipalDep) -> Principal:
-    principal.require(WRITE_SCOPE)
-    return principal
-
-
-ReaderDep = Annotated[Principal, Depends(require_reader)]
-WriterDep = Annotated[Principal, Depends(require_writer)]
+ReaderDep = Annotated[Principal, Depends(BearerScope(READ_SCOPE))]
+WriterDep = Annotated[Principal, Depends(BearerScope(WRITE_SCOPE))]

@@ -1,4 +1,4 @@
-"""The v1 router: which routers exist is decided when the app is built."""
+"""The v1 routers: which ones exist is decided when the app is built."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from app.api.v1 import pages, private, utils
 from app.core.config import Settings
 
 
-def build_api_router(settings: Settings) -> APIRouter:
-    api_router = APIRouter()
-    api_router.include_router(utils.router)
-    api_router.include_router(pages.router)
+def api_routers(settings: Settings) -> list[APIRouter]:
+    """The routers mounted under `/api/v1`; the private ones only when ENVIRONMENT=local.
+
+    Each is included on the app directly: FastAPI matches nested routers level by level, and
+    one level less is measurable on a fast read.
+    """
+    routers = [utils.router, pages.router]
     if settings.ENVIRONMENT == "local":
-        api_router.include_router(private.router)
-    return api_router
+        routers.append(private.router)
+    return routers

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from loguru import logger
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -19,6 +22,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from starlette.requests import Request
 
 from app.core.config import DatabaseConfig, Settings
+
+# A pooled connection idle longer than this is pinged before use (see _ping_idle_connections).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def _unique_statement_name() -> str:
@@ -71,12 +77,42 @@ def engine_options(database: DatabaseConfig, settings: Settings) -> dict[str, An
 def create_engine(settings: Settings) -> AsyncEngine:
     """The process's engine (created in the lifespan, never at import)."""
     database = settings.database
-    engine = create_async_engine(
-        database.url, pool_pre_ping=True, **engine_options(database, settings)
-    )
+    engine = create_async_engine(database.url, **engine_options(database, settings))
     if database.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        _ping_idle_connections(engine)
     return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Pre-ping, but only connections that sat idle in the pool for a while.
+
+    `pool_pre_ping` pings on every checkout: with asyncpg that is BEGIN, `;`, ROLLBACK — three
+    round trips per request, more than the query itself. A connection that went stale (server
+    restart, failover, idle timeout in a proxy) has been idle; one handed back a moment ago by
+    a busy pool has not. A failed ping makes the pool open a fresh connection; a connection
+    that dies between pings raises a disconnect, which invalidates the whole pool at once.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def on_checkin(_dbapi: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except Exception as exc:
+            raise sa_exc.DisconnectionError(
+                f"stale pooled connection: {type(exc).__name__}"
+            ) from exc
+
+    event.listen(pool, "checkin", on_checkin)
+    event.listen(pool, "checkout", on_checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -88,20 +124,37 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # Objects stay readable after commit: the response is built once the transaction is over.
+    """ORM sessions, for code that works with model objects (the embedded demo rows)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request inside one transaction.
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One connection per request inside one transaction.
 
     Declared with `Depends(..., scope="function")` so the commit runs when the route returns and
     *before* the response is sent: a failed commit becomes an error response, never a 2xx.
-    Any exception rolls the transaction back.
+    Any exception rolls the transaction back. The routes issue Core statements (no ORM
+    identity map: the data path reads and writes rows, not objects).
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session, session.begin():
-        yield session
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.begin() as connection:
+        yield connection
+
+
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection for routes that only read: autocommit, no BEGIN/COMMIT round trips.
+
+    A read needs no transaction to be correct, and skipping BEGIN/COMMIT saves two of the three
+    round trips of a by-id read. Writes always use `get_connection`.
+    """
+    engine: AsyncEngine = request.app.state.read_engine
+    async with engine.connect() as connection:
+        yield connection
+
+
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, with connections in autocommit."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def prepare_embedded_database(engine: AsyncEngine, *, seed: bool = True) -> None:

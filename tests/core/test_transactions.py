@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.deps import SessionDep
+from app.api.deps import DbDep
 from app.core.db import prepare_embedded_database
 from app.main import create_app
 from tests.conftest import app_client, make_settings
@@ -30,17 +30,17 @@ async def tx_app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(make_settings(DATABASE_URL=database_url))
 
     @app.post("/test/write-then-fail")
-    async def write_then_fail(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+    async def write_then_fail(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
         await session.execute(text("INSERT INTO \"User\" (email) VALUES ('rolled@back.test')"))
         raise BoomError("after the write")
 
     @app.post("/test/write")
-    async def write(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+    async def write(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
         await session.execute(text("INSERT INTO \"User\" (email) VALUES ('kept@commit.test')"))
         return {"ok": True}
 
     @app.post("/test/fail-at-commit")
-    async def fail_at_commit(session: SessionDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+    async def fail_at_commit(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
         # SQLite checks a deferred foreign key at COMMIT: the commit itself fails.
         await session.execute(text("PRAGMA defer_foreign_keys = ON"))
         await session.execute(

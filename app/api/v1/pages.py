@@ -6,12 +6,13 @@ import hashlib
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from app import crud
-from app.api.deps import ReaderDep, SessionDep, WriterDep
+from app.api.deps import DbDep, ReadDbDep, ReaderDep, WriterDep
+from app.api.query import openapi_parameters, query_dependency
 from app.core.errors import FieldError, NotFoundError, UnprocessableError, problem_responses
 from app.models import PageStatus
 from app.pagination import PageOrder, decode_cursor, encode_cursor
@@ -124,12 +125,13 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422)
     summary="List pages",
     response_model=PageList,
     responses=READ_ERRORS,
+    openapi_extra={"parameters": openapi_parameters(ListQuery)},
 )
 async def list_pages(
     request: Request,
-    session: SessionDep,
+    db: ReadDbDep,
     _reader: ReaderDep,
-    query: Annotated[ListQuery, Query()],
+    query: Annotated[ListQuery, Depends(query_dependency(ListQuery))],
 ) -> Response:
     if query.cursor is not None and query.offset is not None:
         detail = "Use either cursor or offset, not both."
@@ -143,7 +145,7 @@ async def list_pages(
     key: bytes = request.app.state.cursor_key
     after = decode_cursor(query.cursor, query.order_by, key=key) if query.cursor else None
     result = await crud.list_pages(
-        session,
+        db,
         limit=query.limit,
         order=query.order_by,
         after=after,
@@ -182,13 +184,13 @@ async def list_pages(
     },
 )
 async def get_page(
-    session: SessionDep,
+    db: ReadDbDep,
     _reader: ReaderDep,
     page_id: PageId,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     _check_id(page_id)
-    row = await crud.get_page(session, page_id=page_id)
+    row = await crud.get_page(db, page_id=page_id)
     response = _page_response(row)
     if if_none_match is not None:
         etag = response.headers["ETag"]
@@ -209,10 +211,10 @@ async def get_page(
     responses=WRITE_ERRORS,
 )
 async def create_page(
-    request: Request, session: SessionDep, _writer: WriterDep, page: PageCreate
+    request: Request, db: DbDep, _writer: WriterDep, page: PageCreate
 ) -> Response:
-    row = await crud.create_page(session, data=page)
-    location = str(request.url_for("get_page", id=row.id).path)
+    row = await crud.create_page(db, data=page)
+    location = str(request.url_for("get_page", id=row["id"]).path)
     return _page_response(row, status_code=201, headers={"Location": location})
 
 
@@ -224,16 +226,14 @@ async def create_page(
     responses=WRITE_ERRORS,
 )
 async def replace_page(
-    session: SessionDep,
+    db: DbDep,
     _writer: WriterDep,
     page_id: PageId,
     page: PageReplace,
     if_match: IfMatch = None,
 ) -> Response:
     _check_id(page_id)
-    row = await crud.replace_page(
-        session, page_id=page_id, data=page, precondition=_if_match(if_match)
-    )
+    row = await crud.replace_page(db, page_id=page_id, data=page, precondition=_if_match(if_match))
     return _page_response(row)
 
 
@@ -245,16 +245,14 @@ async def replace_page(
     responses=WRITE_ERRORS,
 )
 async def update_page(
-    session: SessionDep,
+    db: DbDep,
     _writer: WriterDep,
     page_id: PageId,
     page: PageUpdate,
     if_match: IfMatch = None,
 ) -> Response:
     _check_id(page_id)
-    row = await crud.update_page(
-        session, page_id=page_id, data=page, precondition=_if_match(if_match)
-    )
+    row = await crud.update_page(db, page_id=page_id, data=page, precondition=_if_match(if_match))
     return _page_response(row)
 
 
@@ -267,11 +265,11 @@ async def update_page(
     responses=problem_responses(401, 403, 404, 412, 422),
 )
 async def delete_page(
-    session: SessionDep,
+    db: DbDep,
     _writer: WriterDep,
     page_id: PageId,
     if_match: IfMatch = None,
 ) -> Response:
     _check_id(page_id)
-    await crud.delete_page(session, page_id=page_id, precondition=_if_match(if_match))
+    await crud.delete_page(db, page_id=page_id, precondition=_if_match(if_match))
     return Response(status_code=204)
