@@ -18,7 +18,7 @@ from sentry_sdk.integrations.loguru import LoggingLevels, LoguruIntegration
 from app import __version__
 from app.api.main import api_routers
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, prepare_embedded_database, read_engine
+from app.core.db import create_engine, create_gate, prepare_embedded_database, read_engine
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await prepare_embedded_database(engine)
         app.state.engine = engine
         app.state.read_engine = read_engine(engine)
+        app.state.db_gate = create_gate(settings)
         # Everything allocated at startup is long-lived: move it out of the collector's sight so
         # full collections stay short (they were the p99 tail under load).
         gc.collect()
