@@ -128,11 +128,17 @@ def _strip_defaults(schema: dict[str, Any]) -> None:
             prop.pop("default", None)  # pyright: ignore[reportUnknownMemberType]
 
 
+def _title(name: str, _info: object) -> str:
+    # Schema titles are the JSON names (`publishedAt`), not pydantic's `Publishedat`.
+    return to_camel(name)
+
+
 class InputModel(BaseModel):
     """Request bodies: camelCase keys, unknown keys refused."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
+        field_title_generator=_title,
         # Only the Prisma names (`authorId`): `author_id` is an unknown field, not a synonym.
         validate_by_alias=True,
         validate_by_name=False,
@@ -142,7 +148,9 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, field_title_generator=_title
+    )
 
 
 class PageFields(InputModel):
