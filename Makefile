@@ -17,7 +17,7 @@ SUB ?= dev@app-web
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install run check lint format test smoke token models view-models orm orm-check bench clean
+.PHONY: help install run check format test smoke token models view-models orm orm-check bench clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,9 +36,11 @@ install: .venv/.synced ## Install uv if missing, then the locked dependencies (u
 run: install ## Serve with reload on HOST:PORT (default 127.0.0.1:8000; SQLite when DATABASE_URL is unset)
 	$(RUN) uvicorn app.main:app --reload --host $(HOST) --port $(PORT)
 
-check: install ## pyright (strict on app/) → ruff fix → ruff lint → ruff format check
+check: install ## pyright (strict on app/) → ruff fix → ruff lint → ruff format check (no fixing in CI)
 	$(RUN) pyright
+ifndef CI
 	$(RUN) ruff check --fix --quiet .
+endif
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
@@ -74,5 +76,6 @@ orm-check: install ## Build a scratch DB from prisma/migrations, regenerate, fai
 bench: install ## Benchmark against PostgreSQL with wrk; prints a table, writes bench/results.json
 	$(RUN) python -m bench.run
 
-clean: ## Remove caches, the embedded SQLite file and coverage data
-	rm -rf .pytest_cache .ruff_cache .coverage htmlcov app-api.sqlite3*
+clean: ## Remove caches, coverage data and the embedded SQLite file (SQLITE_PATH, default app-api.sqlite3)
+	rm -rf .pytest_cache .ruff_cache .coverage htmlcov
+	rm -f "$${SQLITE_PATH:-app-api.sqlite3}" "$${SQLITE_PATH:-app-api.sqlite3}"-wal "$${SQLITE_PATH:-app-api.sqlite3}"-shm

@@ -179,12 +179,25 @@ async def _fetch(
     prepared-statement cache, the JSON codecs SQLAlchemy installed): no per-request compile,
     cache-key or result-processing work. Elsewhere, SQLAlchemy executes it.
     """
-    if db.dialect.name != "postgresql":
+    # Behind PgBouncer with ?schema= the tables are schema-qualified by SQLAlchemy's
+    # schema_translate_map, which the precompiled SQL does not carry: let SQLAlchemy run it.
+    translated = db.sync_engine.get_execution_options().get("schema_translate_map")
+    if db.dialect.name != "postgresql" or translated:
         return (await db.execute(statement, params)).mappings().all()
     sql, names = _asyncpg_sql(statement)
     raw = await db.get_raw_connection()
     driver: Any = raw.driver_connection
-    return await driver.fetch(sql, *(_bind(params[name]) for name in names))
+    try:
+        return await driver.fetch(sql, *(_bind(params[name]) for name in names))
+    except Exception as exc:
+        server_error = any(cls.__name__ == "PostgresError" for cls in type(exc).__mro__)
+        if driver.is_closed() or not server_error:
+            # The connection broke. Let SQLAlchemy meet it too: its disconnect handling drops
+            # this connection and every older one in the pool (a restarted server killed them
+            # all), and raises the error our handler turns into a 503. If the connection is
+            # usable after all, this is simply a retry.
+            return (await db.execute(statement, params)).mappings().all()
+        raise
 
 
 def _bind(value: Any) -> Any:

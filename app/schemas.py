@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -58,6 +59,10 @@ AuthorId = Annotated[int, Field(ge=1, le=INT4_MAX)]
 
 
 def _depth(value: Any, level: int = 1) -> int:
+    """Nesting depth, stopping early past the limit; refuses numbers JSON cannot carry."""
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON parser accepts NaN/Infinity; PostgreSQL's jsonb does not.
+        raise ValueError("must not contain NaN or Infinity")
     if isinstance(value, dict):
         children: list[Any] = list(value.values())  # pyright: ignore[reportUnknownArgumentType]
     elif isinstance(value, list):
@@ -77,7 +82,9 @@ def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
         raise ValueError(f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
     try:
         encoded = orjson.dumps(value)
-    except TypeError:
+    except TypeError as exc:
+        if "64-bit" in str(exc):
+            raise ValueError("must not contain integers beyond 64 bits") from None
         # orjson refuses lone surrogates ("\ud800"): PostgreSQL could not store them either.
         raise ValueError("must contain valid Unicode text only") from None
     if len(encoded) > MAX_METADATA_BYTES:

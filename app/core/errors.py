@@ -127,6 +127,10 @@ _STATUS_CODES = {
 }
 
 
+# RFC 9110 renamed these; Python 3.11's HTTPStatus still has the RFC 7231 phrases.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def problem_response(
     request: Request | None,
     *,
@@ -140,7 +144,7 @@ def problem_response(
     code = code or _STATUS_CODES.get(status, "internal_error" if status >= 500 else "error")
     body: dict[str, Any] = {
         "type": f"urn:app-api:problem:{code}",
-        "title": HTTPStatus(status).phrase,
+        "title": _TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "code": code,
@@ -181,6 +185,12 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    invalid_json = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        position = invalid_json.get("loc", ("body", "?"))[-1]
+        reason = invalid_json.get("ctx", {}).get("error", "invalid JSON")
+        detail = f"The request body is not valid JSON ({reason} at character {position})."
+        return problem_response(request, status=400, detail=detail, code="invalid_json")
     errors = [
         FieldError(field=_location(tuple(error.get("loc", ()))), message=_validation_message(error))
         for error in exc.errors()
@@ -205,8 +215,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# PostgreSQL conditions that mean "busy or going away, try again", not "your data is wrong":
+# query_canceled (statement_timeout), lock_not_available, deadlock_detected,
+# serialization_failure, too_many_connections, admin/crash shutdown, cannot_connect_now.
+_TRANSIENT_SQLSTATES = frozenset(
+    {"57014", "55P03", "40P01", "40001", "53300", "57P01", "57P02", "57P03"}
+)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    orig = getattr(exc, "orig", None)
+    cause = getattr(orig, "__cause__", None)
+    state = getattr(cause, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """True when the database could not be reached (as opposed to a bad statement)."""
+    """True when the database could not be reached or is too busy (not a bad statement)."""
+    if _sqlstate(exc) in _TRANSIENT_SQLSTATES:
+        return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, (sa_exc.InterfaceError, sa_exc.TimeoutError)):
@@ -224,6 +255,7 @@ def is_connection_error(exc: BaseException) -> bool:
         "InterfaceError",
         "TooManyConnectionsError",
         "AdminShutdownError",
+        "InternalClientError",
     }
 
 

@@ -74,8 +74,22 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
 class BodySizeLimitMiddleware:
-    """Answer 413 for bodies over the limit, from Content-Length or while streaming, unread."""
+    """Guard request bodies before anything reads them.
+
+    413 for bodies over the limit (from Content-Length, or while streaming), 415 for a body
+    that is not JSON: every route that takes a body takes JSON.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -85,12 +99,27 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        content_type = b""
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_bytes:
                     await self._reject(scope, receive, send)
                     return
-                break
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+            elif name == b"content-type":
+                content_type = value
+        if has_body and scope["method"] in _BODY_METHODS and not _is_json(content_type):
+            response = problem_response(
+                Request(scope),
+                status=415,
+                detail="Send the body as JSON (Content-Type: application/json).",
+                headers={"Accept": "application/json"},
+            )
+            await response(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:

@@ -185,16 +185,25 @@ async def test_several_invalid_fields_are_all_reported(client: httpx.AsyncClient
 
 
 @pytest.mark.parametrize(
-    "payload", [b"not json", b"[]", b'"title"', b"null", b'{"title": "x",}', b""]
+    ("payload", "status"),
+    [
+        (b"not json", 400),
+        (b'{"title": "x",}', 400),
+        (b"[]", 422),
+        (b'"title"', 422),
+        (b"null", 422),
+        (b"", 422),
+    ],
 )
-async def test_a_body_that_is_not_a_json_object_returns_422(
-    client: httpx.AsyncClient, engine: AsyncEngine, payload: bytes
+async def test_a_body_that_is_not_a_json_object_is_refused(
+    client: httpx.AsyncClient, engine: AsyncEngine, payload: bytes, status: int
 ) -> None:
+    """Unparseable JSON is a 400 (invalid_json); JSON that is not an object is a 422."""
     response = await client.post(
         PAGES, content=payload, headers={**WRITER, "Content-Type": "application/json"}
     )
 
-    assert_problem(response, 422)
+    assert_problem(response, status)
     assert await count_pages(engine) == 0
 
 
@@ -269,3 +278,53 @@ async def test_published_at_without_an_offset_is_taken_as_utc(client: httpx.Asyn
     page = await create_page(client, publishedAt="2026-11-20T10:00:00")
 
     assert page["publishedAt"] == "2026-11-20T10:00:00.000Z"
+
+
+async def test_a_body_that_is_not_json_returns_415(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/pages/",
+        content=b'{"title": "x"}',
+        headers={**WRITER, "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+async def test_a_json_suffix_media_type_is_accepted(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/pages/",
+        content=b'{"title": "merge"}',
+        headers={**WRITER, "Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 201
+
+
+async def test_malformed_json_returns_400_with_the_position(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/pages/",
+        content=b'{"title": "x",',
+        headers={**WRITER, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_json"
+    assert "not valid JSON" in body["detail"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_non_finite_numbers_in_metadata_return_422(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    response = await client.post(
+        "/api/v1/pages/",
+        content=b'{"title": "x", "metadata": {"n": ' + value.encode() + b"}}",
+        headers={**WRITER, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "NaN or Infinity" in response.text
+
+
+async def test_problem_titles_use_rfc_9110_names(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/pages/", json={"title": ""}, headers=WRITER)
+    assert response.json()["title"] == "Unprocessable Content"

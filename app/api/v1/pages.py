@@ -18,6 +18,8 @@ from app.models import PageStatus
 from app.pagination import PageOrder, decode_cursor, encode_cursor
 from app.schemas import PageCreate, PageList, PagePublic, PageReplace, PageUpdate, page_dict
 
+# Dependencies resolve in parameter order: the token is checked before a connection is taken,
+# so anonymous callers never hold a pool slot (nor learn whether the database is up).
 router = APIRouter(prefix="/pages", tags=["pages"])
 
 JSON = "application/json"
@@ -116,7 +118,7 @@ def _page_response(
 
 
 READ_ERRORS = problem_responses(401, 403, 422)
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422)
 
 
 @router.get(
@@ -129,9 +131,9 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422)
 )
 async def list_pages(
     request: Request,
-    db: ReadDbDep,
     _reader: ReaderDep,
     query: Annotated[ListQuery, Depends(query_dependency(ListQuery))],
+    db: ReadDbDep,
 ) -> Response:
     if query.cursor is not None and query.offset is not None:
         detail = "Use either cursor or offset, not both."
@@ -184,8 +186,8 @@ async def list_pages(
     },
 )
 async def get_page(
-    db: ReadDbDep,
     _reader: ReaderDep,
+    db: ReadDbDep,
     page_id: PageId,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -211,7 +213,7 @@ async def get_page(
     responses=WRITE_ERRORS,
 )
 async def create_page(
-    request: Request, db: DbDep, _writer: WriterDep, page: PageCreate
+    request: Request, _writer: WriterDep, page: PageCreate, db: DbDep
 ) -> Response:
     row = await crud.create_page(db, data=page)
     location = str(request.url_for("get_page", id=row["id"]).path)
@@ -226,8 +228,8 @@ async def create_page(
     responses=WRITE_ERRORS,
 )
 async def replace_page(
-    db: DbDep,
     _writer: WriterDep,
+    db: DbDep,
     page_id: PageId,
     page: PageReplace,
     if_match: IfMatch = None,
@@ -245,8 +247,8 @@ async def replace_page(
     responses=WRITE_ERRORS,
 )
 async def update_page(
-    db: DbDep,
     _writer: WriterDep,
+    db: DbDep,
     page_id: PageId,
     page: PageUpdate,
     if_match: IfMatch = None,
@@ -265,8 +267,8 @@ async def update_page(
     responses=problem_responses(401, 403, 404, 412, 422),
 )
 async def delete_page(
-    db: DbDep,
     _writer: WriterDep,
+    db: DbDep,
     page_id: PageId,
     if_match: IfMatch = None,
 ) -> Response:
