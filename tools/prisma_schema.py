@@ -93,6 +93,14 @@ class Relation:
     references: list[str]
 
 
+def _mapped_name(attributes: list[Attribute], name: str) -> str:
+    """The database name given by ``@@map("...")``, else the Prisma name."""
+    mapped = next((a for a in attributes if a.name == "map"), None)
+    if mapped and mapped.args:
+        return string_value(mapped.arguments()[0][0]) or name
+    return name
+
+
 @dataclass
 class PrismaModel:
     name: str
@@ -102,10 +110,7 @@ class PrismaModel:
 
     @property
     def db_name(self) -> str:
-        mapped = next((a for a in self.attributes if a.name == "map"), None)
-        if mapped and mapped.args:
-            return string_value(mapped.arguments()[0][0]) or self.name
-        return self.name
+        return _mapped_name(self.attributes, self.name)
 
     def field_by_name(self, name: str) -> PrismaField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -138,10 +143,7 @@ class PrismaEnum:
 
     @property
     def db_name(self) -> str:
-        mapped = next((a for a in self.attributes if a.name == "map"), None)
-        if mapped and mapped.args:
-            return string_value(mapped.arguments()[0][0]) or self.name
-        return self.name
+        return _mapped_name(self.attributes, self.name)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +11,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-import pytest
 
 from app.main import create_app
 from tests.conftest import ROOT, app_client, make_settings
 from tools.migrate import (
-    DEFAULT_SERVER_URL,
     apply_migrations,
     create_scratch_database,
     drop_database,
@@ -27,24 +24,6 @@ from tools.migrate import (
 PRISMA_DIR = ROOT / "prisma"
 SERVER = "/api/v1/private/diagnostics/server"
 DATABASE = "/api/v1/private/diagnostics/database"
-
-
-def pg_server_url() -> str:
-    """`TEST_DATABASE_URL` when it names PostgreSQL, else the default local server."""
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if url.split(":", 1)[0].split("+", 1)[0] in ("postgres", "postgresql"):
-        return url
-    return DEFAULT_SERVER_URL
-
-
-def require_pg_server() -> str:
-    url = pg_server_url()
-    try:
-        with psycopg.connect(to_conninfo(url), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL unreachable at {urlsplit(url).hostname}: {exc}")
-    return url
 
 
 @contextmanager

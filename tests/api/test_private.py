@@ -28,11 +28,11 @@ from tests.api.diagnostics_support import (
     differences,
     fetch,
     find,
-    require_pg_server,
     run_sql,
     scratch_database,
     with_password,
 )
+from tests.pg import require_pg_server
 
 MIGRATIONS = sorted(p.name for p in (PRISMA_DIR / "migrations").iterdir() if p.is_dir())
 OUTSIDE_LOCAL = {"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/db"}

@@ -7,33 +7,23 @@ is unreachable.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 
+from tests.pg import require_pg_server
 from tools.migrate import (
-    DEFAULT_SERVER_URL,
     apply_migrations,
     create_scratch_database,
     drop_database,
-    to_conninfo,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 PRISMA_DIR = ROOT / "prisma"
 MIGRATIONS = PRISMA_DIR / "migrations"
-
-
-def orm_server_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if url.split(":", 1)[0].split("+", 1)[0] in ("postgres", "postgresql"):
-        return url
-    return DEFAULT_SERVER_URL
 
 
 def asyncpg_url(url: str) -> str:
@@ -44,13 +34,7 @@ def asyncpg_url(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def orm_pg_server() -> str:
-    url = orm_server_url()
-    try:
-        with psycopg.connect(to_conninfo(url), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL unreachable at {urlsplit(url).hostname}: {exc}")
-    return url
+    return require_pg_server()
 
 
 @pytest.fixture(scope="module")
