@@ -30,12 +30,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable, ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import BindParameter
 
+from app.core.db import Database
 from app.core.errors import (
     AppError,
     ConflictError,
@@ -49,7 +49,6 @@ from app.prisma_defaults import utcnow
 from app.schemas import PageFields, PageUpdate
 
 PAGE = cast("Table[Any]", inspect(Page).local_table)
-_ASYNCPG_DIALECT = asyncpg_dialect.dialect()
 C: ReadOnlyColumnCollection[str, Column[Any]] = PAGE.c
 COLUMNS: tuple[Column[Any], ...] = tuple(C)
 
@@ -162,51 +161,9 @@ def _insert_statement(dialect: str, values: dict[str, Any]) -> Executable:
     return statement.on_conflict_do_nothing(index_elements=[C.slug]).returning(*COLUMNS)
 
 
-@cache
-def _asyncpg_sql(statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
-    """The statement compiled once for asyncpg: SQL with $n placeholders, parameter names."""
-    compiled = statement.compile(dialect=_ASYNCPG_DIALECT)
-    names: list[str] = list(getattr(compiled, "positiontup", None) or [])
-    return compiled.string, tuple(names)
-
-
-async def _fetch(
-    db: AsyncConnection, statement: Select[Any], params: dict[str, Any]
-) -> Sequence[PageRow]:
-    """Run a read-only statement built once at import (or cached) and return its rows.
-
-    On PostgreSQL the precompiled SQL goes straight to asyncpg on the pooled connection (its
-    prepared-statement cache, the JSON codecs SQLAlchemy installed): no per-request compile,
-    cache-key or result-processing work. Elsewhere, SQLAlchemy executes it.
-    """
-    # Behind PgBouncer with ?schema= the tables are schema-qualified by SQLAlchemy's
-    # schema_translate_map, which the precompiled SQL does not carry: let SQLAlchemy run it.
-    translated = db.sync_engine.get_execution_options().get("schema_translate_map")
-    if db.dialect.name != "postgresql" or translated:
-        return (await db.execute(statement, params)).mappings().all()
-    sql, names = _asyncpg_sql(statement)
-    raw = await db.get_raw_connection()
-    driver: Any = raw.driver_connection
-    try:
-        return await driver.fetch(sql, *(_bind(params[name]) for name in names))
-    except Exception as exc:
-        server_error = any(cls.__name__ == "PostgresError" for cls in type(exc).__mro__)
-        if driver.is_closed() or not server_error:
-            # The connection broke. Let SQLAlchemy meet it too: its disconnect handling drops
-            # this connection and every older one in the pool (a restarted server killed them
-            # all), and raises the error our handler turns into a 503. If the connection is
-            # usable after all, this is simply a retry.
-            return (await db.execute(statement, params)).mappings().all()
-        raise
-
-
-def _bind(value: Any) -> Any:
-    return value.value if isinstance(value, PageStatus) else value
-
-
-async def get_page(db: AsyncConnection, *, page_id: str) -> PageRow:
+async def get_page(db: Database, *, page_id: str) -> PageRow:
     """One page, or NotFoundError."""
-    rows = await _fetch(db, _BY_ID, {"page_id": page_id})
+    rows = await db.fetch(_BY_ID, {"page_id": page_id})
     if not rows:
         raise NotFoundError(f"No page with id {page_id!r}.")
     return rows[0]
@@ -297,11 +254,11 @@ def _list_statement(
 @cache
 def _count_statement(dialect: str, filters: frozenset[str]) -> Select[Any]:
     where = (_filter_clause(name, dialect) for name in sorted(filters))
-    return select(func.count(literal_column("1"))).select_from(PAGE).where(*where)
+    return select(func.count(literal_column("1")).label("count")).select_from(PAGE).where(*where)
 
 
 async def list_pages(
-    db: AsyncConnection,
+    db: Database,
     *,
     limit: int,
     order: PageOrder = PageOrder.CREATED_AT_DESC,
@@ -311,7 +268,7 @@ async def list_pages(
     with_count: bool = False,
 ) -> PageSlice:
     """A slice of pages in `order`, after a keyset position or at an offset."""
-    dialect = db.dialect.name
+    dialect = db.dialect
     params = _filter_params(filters or PageFilters())
     shape = frozenset(name for name in params if name not in {"q_pattern", "tag_list"})
     if "q_pattern" in params:
@@ -321,7 +278,7 @@ async def list_pages(
         after_shape = "null" if after.value is None else "value"
         params |= {"after_value": after.value, "after_id": after.id}
     statement = _list_statement(dialect, order, shape, after_shape)
-    rows = await _fetch(db, statement, {**params, "limit": limit + 1, "offset": offset})
+    rows = await db.fetch(statement, {**params, "limit": limit + 1, "offset": offset})
     next_position = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -329,7 +286,7 @@ async def list_pages(
         next_position = Position(value=last[order.column], id=last["id"])
     count = None
     if with_count:
-        count = (await db.execute(_count_statement(dialect, shape), params)).scalar_one()
+        count = (await db.fetch(_count_statement(dialect, shape), params))[0]["count"]
     return PageSlice(rows=rows, next_position=next_position, count=count)
 
 

@@ -16,9 +16,10 @@ from loguru import logger
 from sentry_sdk.integrations.loguru import LoggingLevels, LoguruIntegration
 
 from app import __version__
+from app.api.hot import HotReads
 from app.api.main import api_routers
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_gate, prepare_embedded_database, read_engine
+from app.core.db import create_database, create_engine, prepare_embedded_database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -76,8 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if database.is_sqlite:
             await prepare_embedded_database(engine)
         app.state.engine = engine
-        app.state.read_engine = read_engine(engine)
-        app.state.db_gate = create_gate(settings)
+        app.state.db = create_database(settings, engine)
         # Everything allocated at startup is long-lived: move it out of the collector's sight so
         # full collections stay short (they were the p99 tail under load).
         gc.collect()
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
 
     # Added innermost first: the request id wraps everything, so even a 413 or a 500 has one.
+    app.add_middleware(HotReads, prefix=f"{API_PREFIX}/pages")
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
     if settings.BACKEND_CORS_ORIGINS:
         app.add_middleware(

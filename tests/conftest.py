@@ -11,6 +11,7 @@ import io
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,9 @@ class LogCapture:
         return self.stream.getvalue()
 
 
-@pytest.fixture
-def logs() -> Iterator[LogCapture]:
+@contextmanager
+def capture_logs() -> Iterator[LogCapture]:
+    """Log lines written inside the block (start it after any lifespan: that resets loguru)."""
     from app.core.logging import json_sink
 
     capture = LogCapture()
@@ -133,3 +135,9 @@ def logs() -> Iterator[LogCapture]:
         yield capture
     finally:
         logger.remove(sink_id)
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    with capture_logs() as capture:
+        yield capture

@@ -8,15 +8,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import get_connection, get_read_connection
+from app.core.db import get_connection
 from app.core.errors import UnauthorizedError
 from app.core.security import READ_SCOPE, WRITE_SCOPE, Principal, TokenVerifier
 
 # scope="function": the transaction commits when the route returns, before the response is sent.
 DbDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
-# Read-only routes: autocommit, nothing to commit, so the default scope (released after the
-# response) spares the function-scope exit machinery.
-ReadDbDep = Annotated[AsyncConnection, Depends(get_read_connection)]
 
 
 class BearerScope(HTTPBearer):
@@ -48,5 +45,7 @@ class BearerScope(HTTPBearer):
         return principal
 
 
-ReaderDep = Annotated[Principal, Depends(BearerScope(READ_SCOPE))]
-WriterDep = Annotated[Principal, Depends(BearerScope(WRITE_SCOPE))]
+require_reader = BearerScope(READ_SCOPE)
+require_writer = BearerScope(WRITE_SCOPE)
+ReaderDep = Annotated[Principal, Depends(require_reader)]
+WriterDep = Annotated[Principal, Depends(require_writer)]

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from app import crud
-from app.api.deps import DbDep, ReadDbDep, ReaderDep, WriterDep
+from app.api.deps import DbDep, ReaderDep, WriterDep
 from app.api.query import openapi_parameters, query_dependency
+from app.core.db import Database
 from app.core.errors import FieldError, NotFoundError, UnprocessableError, problem_responses
 from app.models import PageStatus
 from app.pagination import PageOrder, decode_cursor, encode_cursor
@@ -20,10 +21,13 @@ from app.schemas import PageCreate, PageList, PagePublic, PageReplace, PageUpdat
 
 # Dependencies resolve in parameter order: the token is checked before a connection is taken,
 # so anonymous callers never hold a pool slot (nor learn whether the database is up).
+# The two reads are also served by app.api.hot.HotReads, which calls the same functions
+# (read_page, read_pages) without FastAPI's per-request dependency machinery.
 router = APIRouter(prefix="/pages", tags=["pages"])
 
 JSON = "application/json"
 MAX_OFFSET = 1_000_000
+MAX_ID_LENGTH = 128
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 PageId = Annotated[
@@ -31,7 +35,7 @@ PageId = Annotated[
     Path(
         alias="id",
         min_length=1,
-        max_length=128,
+        max_length=MAX_ID_LENGTH,
         description="The page id (a cuid for pages created by Prisma or app-api)",
     ),
 ]
@@ -121,20 +125,11 @@ READ_ERRORS = problem_responses(401, 403, 422)
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422)
 
 
-@router.get(
-    "/",
-    operation_id="listPages",
-    summary="List pages",
-    response_model=PageList,
-    responses=READ_ERRORS,
-    openapi_extra={"parameters": openapi_parameters(ListQuery)},
-)
-async def list_pages(
-    request: Request,
-    _reader: ReaderDep,
-    query: Annotated[ListQuery, Depends(query_dependency(ListQuery))],
-    db: ReadDbDep,
-) -> Response:
+parse_list_query = query_dependency(ListQuery)
+
+
+async def read_pages(db: Database, query: ListQuery, *, cursor_key: bytes) -> Response:
+    """`GET /pages/` once the caller and the query are known good (shared with HotReads)."""
     if query.cursor is not None and query.offset is not None:
         detail = "Use either cursor or offset, not both."
         raise UnprocessableError(
@@ -144,8 +139,7 @@ async def list_pages(
                 FieldError(field="query.offset", message=detail),
             ],
         )
-    key: bytes = request.app.state.cursor_key
-    after = decode_cursor(query.cursor, query.order_by, key=key) if query.cursor else None
+    after = decode_cursor(query.cursor, query.order_by, key=cursor_key) if query.cursor else None
     result = await crud.list_pages(
         db,
         limit=query.limit,
@@ -163,7 +157,7 @@ async def list_pages(
         with_count=query.count,
     )
     next_cursor = (
-        encode_cursor(query.order_by, result.next_position, key=key)
+        encode_cursor(query.order_by, result.next_position, key=cursor_key)
         if result.next_position is not None
         else None
     )
@@ -173,6 +167,37 @@ async def list_pages(
         "count": result.count,
     }
     return Response(orjson.dumps(payload), media_type=JSON)
+
+
+async def read_page(db: Database, page_id: str, *, if_none_match: str | None) -> Response:
+    """`GET /pages/{id}` once the caller is known good (shared with HotReads)."""
+    _check_id(page_id)
+    row = await crud.get_page(db, page_id=page_id)
+    response = _page_response(row)
+    if if_none_match is not None:
+        etag = response.headers["ETag"]
+        # If-None-Match uses the weak comparison.
+        tags = _tags(if_none_match)
+        if "*" in tags or etag in {tag.removeprefix("W/") for tag in tags}:
+            return Response(status_code=304, headers={"ETag": etag})
+    return response
+
+
+@router.get(
+    "/",
+    operation_id="listPages",
+    summary="List pages",
+    response_model=PageList,
+    responses=READ_ERRORS,
+    openapi_extra={"parameters": openapi_parameters(ListQuery)},
+)
+async def list_pages(
+    request: Request,
+    _reader: ReaderDep,
+    query: Annotated[ListQuery, Depends(parse_list_query)],
+) -> Response:
+    state = request.app.state
+    return await read_pages(state.db, query, cursor_key=state.cursor_key)
 
 
 @router.get(
@@ -186,22 +211,12 @@ async def list_pages(
     },
 )
 async def get_page(
+    request: Request,
     _reader: ReaderDep,
-    db: ReadDbDep,
     page_id: PageId,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    _check_id(page_id)
-    row = await crud.get_page(db, page_id=page_id)
-    response = _page_response(row)
-    if if_none_match is not None:
-        etag = response.headers["ETag"]
-        # If-None-Match uses the weak comparison.
-        if "*" in _tags(if_none_match) or etag in {
-            t.removeprefix("W/") for t in _tags(if_none_match)
-        }:
-            return Response(status_code=304, headers={"ETag": etag})
-    return response
+    return await read_page(request.app.state.db, page_id, if_none_match=if_none_match)
 
 
 @router.post(
