@@ -21,7 +21,7 @@ from app.api.main import api_routers
 from app.core.config import Settings, get_settings
 from app.core.db import create_database, create_engine, prepare_embedded_database
 from app.core.errors import install_error_handlers
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, flush_logs
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
 
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
-        configure_logging(level=settings.LOG_LEVEL, json=settings.log_json)
+        configure_logging(level=settings.LOG_LEVEL, json=settings.log_json, batched=True)
         if init_sentry(settings):
             logger.info("sentry enabled (environment {})", settings.ENVIRONMENT)
         problem = settings.secret_key_problem
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
             logger.info("app-api stopped")
+            flush_logs()
 
     app = FastAPI(
         title=settings.PROJECT_NAME,

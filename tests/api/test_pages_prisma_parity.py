@@ -302,6 +302,25 @@ async def test_prisma_rows_with_null_tags_and_non_object_metadata_read_back(
     assert listed[0]["publishedAt"] is None
 
 
+async def test_prisma_rows_with_numbers_beyond_64_bits_or_a_double_read_back(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    # Prisma (and jsonb) keep any JSON number; JavaScript reads them as doubles, and so do we.
+    await insert_like_prisma(engine)
+    cast_jsonb = "::jsonb" if on_postgres(engine) else ""
+    document = '{"huge": 123456789012345678901234567890, "big": 1e400, "ok": 1.5}'
+    async with engine.begin() as connection:
+        await connection.execute(text(f"UPDATE \"Page\" SET metadata = '{document}'{cast_jsonb}"))
+
+    fetched = await get_page(client, "cm3x1k2p40000abcd1234efgh")
+    listed = await list_pages(client)
+
+    assert fetched.status_code == 200
+    expected = {"huge": 1.2345678901234568e29, "big": None, "ok": 1.5}
+    assert fetched.json()["metadata"] == expected
+    assert listed.json()["data"][0]["metadata"] == expected
+
+
 async def test_prisma_rows_sort_and_page_with_api_rows(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

@@ -43,3 +43,44 @@ async def test_a_full_gate_answers_busy_after_the_timeout() -> None:
                 pass
     async with gate.slot():  # the slot was released: the gate works again
         pass
+
+
+async def test_a_cancelled_waiter_gives_up_its_place_without_losing_a_slot() -> None:
+    gate = FairGate(size=1, timeout=5)
+    await gate.acquire()
+    cancelled = asyncio.create_task(gate.acquire())
+    second = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    gate.release()  # goes to `second`, not to the cancelled waiter
+    await asyncio.wait_for(second, 1)
+    gate.release()
+    await asyncio.wait_for(gate.acquire(), 1)  # one slot, still there
+    assert cancelled.cancelled()
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_is_passed_on() -> None:
+    gate = FairGate(size=1, timeout=5)
+    await gate.acquire()
+    first = asyncio.create_task(gate.acquire())
+    second = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()  # hands the slot to `first`…
+    first.cancel()  # …which is cancelled before it runs again
+    await asyncio.sleep(0)
+    await asyncio.wait_for(second, 1)
+    assert first.cancelled()
+    gate.release()
+    await asyncio.wait_for(gate.acquire(), 1)
+
+
+async def test_timed_out_waiters_do_not_take_slots_later() -> None:
+    gate = FairGate(size=1, timeout=0.02)
+    await gate.acquire()
+    with pytest.raises(ServiceUnavailableError):
+        await gate.acquire()
+    gate.release()
+    await asyncio.wait_for(gate.acquire(), 1)  # the expired waiter did not swallow the slot
+    with pytest.raises(ServiceUnavailableError):
+        await gate.acquire()
