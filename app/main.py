@@ -98,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # app-api reports through Sentry and its logs. FastAPI's OpenTelemetry bridge would
+        # look up three providers on every request to find none configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -29,7 +30,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or os.urandom(16).hex()
+        request_id = _incoming_request_id(scope) or _new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         token = request_id_var.set(request_id)
@@ -64,6 +65,26 @@ class RequestContextMiddleware:
                 actor=state.get("actor"),
             ).info("{} {} {} {}ms", scope["method"], scope["path"], status, duration_ms)
             request_id_var.reset(token)
+
+
+# Request ids are correlation ids, not secrets: a random prefix per process and a counter make
+# them unique across workers and restarts for the price of a string format (32 hex digits).
+_id_prefix = os.urandom(8).hex()
+_id_counter = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_id_prefix}{next(_id_counter):016x}"
+
+
+def _new_id_prefix() -> None:
+    # A worker forked after import (gunicorn --preload) must not repeat its parent's ids.
+    global _id_prefix, _id_counter
+    _id_prefix = os.urandom(8).hex()
+    _id_counter = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
