@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.db.close()
             await engine.dispose()
             logger.info("app-api stopped")
             flush_logs()

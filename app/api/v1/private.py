@@ -6,9 +6,9 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from loguru import logger
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
+from app.core.db import Database
 from app.core.errors import ServiceUnavailableError, is_connection_error, problem_responses
 from app.diagnostics import (
     DatabaseDiagnostics,
@@ -42,7 +42,8 @@ async def server_diagnostics(request: Request) -> ServerDiagnostics:
 )
 async def database_diagnostics(request: Request) -> DatabaseDiagnostics:
     settings: Settings = request.app.state.settings
-    engine: AsyncEngine = request.app.state.engine
+    db: Database = request.app.state.db
+    engine = db.engine
     migrations_dir = settings.PRISMA_DIR.resolve() / "migrations"
     migration_files = await asyncio.to_thread(read_migration_folder, migrations_dir)
     database = settings.database
@@ -50,6 +51,7 @@ async def database_diagnostics(request: Request) -> DatabaseDiagnostics:
     schema = database.search_path if database.pgbouncer else None
     try:
         async with asyncio.timeout(DIAGNOSTICS_TIMEOUT_SECONDS):
+            await db.make_room()
             return await collect_database_diagnostics(
                 engine,
                 migrations_dir=migrations_dir,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from loguru import logger
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.db import Database
 from app.core.errors import ServiceUnavailableError, is_connection_error, problem_responses
 
 router = APIRouter(prefix="/utils", tags=["utils"])
@@ -26,8 +26,9 @@ class Ready(BaseModel):
     database: str
 
 
-async def _ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
+async def _ping(database: Database) -> None:
+    await database.make_room()
+    async with database.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 
@@ -48,10 +49,10 @@ async def health_check() -> Health:
     responses=problem_responses(503),
 )
 async def readiness(request: Request) -> Ready:
-    engine: AsyncEngine = request.app.state.engine
+    database: Database = request.app.state.db
     # The ping runs as its own task: on timeout we answer at once and let it clean up behind
     # us (closing a stalled connection can take seconds more).
-    ping = asyncio.create_task(_ping(engine))
+    ping = asyncio.create_task(_ping(database))
     done, _ = await asyncio.wait({ping}, timeout=READY_TIMEOUT_SECONDS)
     if not done:
         ping.cancel()
