@@ -14,8 +14,9 @@ What it does, in order (about 2.5 minutes on 2 cores; the scratch database is al
 4. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
    (3x the pool of 10: requests queue for a connection, as under real load), 3 s warm-up then
    10 s measured, 5 s request timeout. ``--duration`` (or ``BENCH_DURATION``), ``--warmup``
-   and ``--connections`` change that. Reads run before writes, each service read next to the
-   reference read it is compared with.
+   and ``--connections`` change that. Reads run before writes, and every pair a target compares
+   is measured back to back (reference then service; first page then the deepest page), so a
+   change in what else the shared machine is doing falls between pairs rather than inside one.
 5. Prints a table (with the server's CPU time per request, which depends less on what else
    the machine is doing than req/s), checks the targets (PASS/FAIL) and writes
    bench/results.json.
@@ -394,12 +395,12 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
         deep = {name: f"{service}{API}?limit=20&cursor={quote(c)}" for name, c in cursors.items()}
         ids = [str(ids_file)]
         scenarios = [
-            Scenario("get_by_id", "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id"),
             Scenario("ref_get_by_id", "by_id.lua", f"{ref}/pages/", ref_pid, ids),
-            Scenario("list_first", "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first"),
+            Scenario("get_by_id", "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id"),
             Scenario("ref_list_first", "get.lua", f"{ref}/pages/", ref_pid),
-            Scenario("list_depth_50k", "get.lua", deep["list_depth_50k"], pid),
+            Scenario("list_first", "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first"),
             Scenario("list_depth_100k", "get.lua", deep["list_depth_100k"], pid),
+            Scenario("list_depth_50k", "get.lua", deep["list_depth_50k"], pid),
             Scenario("create", "post.lua", f"{service}{API}", pid, read=False),
             Scenario("update", "patch.lua", f"{service}{API}", pid, ids, read=False),
         ]  # fmt: skip
