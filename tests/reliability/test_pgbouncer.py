@@ -235,3 +235,26 @@ async def test_20_concurrent_requests_through_pgbouncer(
             )
         )
     assert Counter(r.status_code for r in racers) == {200: 1, 412: 19}
+
+
+@pytest.mark.slow
+async def test_100_concurrent_reads_through_pgbouncer_all_succeed(
+    client: httpx.AsyncClient, bouncer_db: PgDatabase
+) -> None:
+    # Four server connections shared by up to 20 client connections: a statement prepared in
+    # one round trip and executed in the next must not land on another server connection.
+    await bouncer_db.truncate()
+    created = [
+        (await client.post(PAGES, json={"title": f"Shared {n}"}, headers=WRITER)).json()["id"]
+        for n in range(5)
+    ]
+    requests = [
+        client.get(f"{PAGES}{created[n % 5]}", headers=WRITER)
+        if n % 2
+        else client.get(PAGES, params={"limit": 3, "count": "true"}, headers=WRITER)
+        for n in range(100)
+    ]
+    async with asyncio.timeout(60):
+        responses = await asyncio.gather(*requests)
+    failures = [(r.status_code, r.text[:200]) for r in responses if r.status_code != 200]
+    assert failures == []
