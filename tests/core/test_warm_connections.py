@@ -174,3 +174,20 @@ async def test_sqlite_reads_keep_nothing_warm(app: FastAPI, client: httpx.AsyncC
         pytest.skip("SQLite only")
     assert (await client.get(PAGES, headers=READER)).status_code == 200
     assert database(app).warm == 0
+
+
+async def test_a_read_cancelled_mid_query_closes_its_connection_and_the_next_read_works(
+    tiny_app: FastAPI, tiny: httpx.AsyncClient
+) -> None:
+    from sqlalchemy import func, literal_column, select
+
+    db = database(tiny_app)
+    slow = asyncio.create_task(db.fetch(select(func.pg_sleep(literal_column("5"))), {}))
+    await asyncio.sleep(0.3)
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    assert db.warm == 0  # its state was unknown: closed, not kept
+    pool: Any = tiny_app.state.engine.sync_engine.pool
+    assert pool.checkedout() == 0
+    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
