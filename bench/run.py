@@ -13,10 +13,10 @@ What it does, in order (about 2.5 minutes on 2 cores; the scratch database is al
    (the last full page of 100,000 rows).
 4. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
    (3x the pool of 10: requests queue for a connection, as under real load), 3 s warm-up then
-   10 s measured, 5 s request timeout. ``--duration`` (or ``BENCH_DURATION``), ``--warmup``
-   and ``--connections`` change that. Reads run before writes, and every pair a target compares
-   is measured back to back (reference then service; first page then the deepest page), so a
-   change in what else the shared machine is doing falls between pairs rather than inside one.
+   10 s measured, 5 s request timeout. Scenarios a target compares (service and reference;
+   first and deep pages) are measured in 5 interleaved rounds of 2 s, so drifts in what else
+   the shared machine is doing hit all of them alike (see measure_group). ``--duration`` (or
+   ``BENCH_DURATION``), ``--rounds``, ``--warmup`` and ``--connections`` change that.
 5. Prints a table (with the server's CPU time per request, which depends less on what else
    the machine is doing than req/s), checks the targets (PASS/FAIL) and writes
    bench/results.json.
@@ -36,6 +36,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,7 @@ THREADS = 2
 CONNECTIONS = 32
 WARMUP_S = 3
 DURATION_S = 10
+ROUNDS = 5
 TIMEOUT = "5s"
 USERS = 1_000
 PAGES = 100_000
@@ -216,25 +218,48 @@ def run_wrk(
     raise HarnessError(f"wrk failed for {scenario.name} (exit {done.returncode}): {done.stderr}")
 
 
-def measure(wrk: str, scenario: Scenario, token: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Warm up, then measure: throughput, latency, failures and the server's CPU time."""
-    if args.warmup:
-        run_wrk(wrk, scenario, token, args.warmup, args.connections, "warm")
-    cpu_before = cpu_seconds(scenario.pid)
-    raw = run_wrk(wrk, scenario, token, args.duration, args.connections, "run")
-    cpu = cpu_seconds(scenario.pid) - cpu_before
-    seconds = raw["duration_us"] / 1e6
-    p50, p99 = raw["latency_us"]["p50"] / 1000, raw["latency_us"]["p99"] / 1000
+def measure_group(wrk: str, group: list[Scenario], token: str, args: argparse.Namespace) -> None:
+    """Warm each scenario up, then measure them in interleaved rounds (A B C, A B C, …).
+
+    A target compares scenarios of one group (service vs reference, deep page vs first page).
+    On a shared machine the background load drifts within seconds; interleaving short rounds
+    puts every scenario of a group under the same drift instead of giving one the quiet ten
+    seconds and the other the noisy ten. Throughput and CPU are totals over the rounds;
+    p50 and p99 are the medians of the rounds' values (one disturbed round cannot move them).
+    """
+    for scenario in group:
+        if args.warmup:
+            run_wrk(wrk, scenario, token, args.warmup, args.connections, "warm")
+    rounds = max(1, min(args.rounds, args.duration))
+    seconds = max(1, args.duration // rounds)
+    raws: dict[str, list[tuple[dict[str, Any], float]]] = {s.name: [] for s in group}
+    for _ in range(rounds):
+        for scenario in group:
+            cpu_before = cpu_seconds(scenario.pid)
+            raw = run_wrk(wrk, scenario, token, seconds, args.connections, "run")
+            raws[scenario.name].append((raw, cpu_seconds(scenario.pid) - cpu_before))
+    for scenario in group:
+        scenario.result = _aggregate(raws[scenario.name])
+
+
+def _aggregate(rounds: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
+    requests = sum(raw["requests"] for raw, _ in rounds)
+    seconds = sum(raw["duration_us"] for raw, _ in rounds) / 1e6
+    cpu = sum(cpu for _, cpu in rounds)
+    p50 = statistics.median(raw["latency_us"]["p50"] for raw, _ in rounds) / 1000
+    p99 = statistics.median(raw["latency_us"]["p99"] for raw, _ in rounds) / 1000
     return {
-        "rps": raw["requests"] / seconds,
+        "rps": requests / seconds,
         "p50_ms": p50,
         "p99_ms": p99,
         "p99_over_p50": p99 / p50 if p50 else float("inf"),
-        "non2xx": raw["non2xx"],
-        "errors": sum(raw["errors"][k] for k in ("connect", "read", "write", "timeout")),
-        "server_cpu_ms_per_request": 1000 * cpu / max(raw["requests"], 1),
+        "non2xx": sum(raw["non2xx"] for raw, _ in rounds),
+        "errors": sum(
+            raw["errors"][k] for raw, _ in rounds for k in ("connect", "read", "write", "timeout")
+        ),
+        "server_cpu_ms_per_request": 1000 * cpu / max(requests, 1),
         "server_cpu_utilisation": cpu / seconds,
-        "raw": raw,
+        "rounds": [raw for raw, _ in rounds],
     }
 
 
@@ -394,24 +419,35 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
         )
         deep = {name: f"{service}{API}?limit=20&cursor={quote(c)}" for name, c in cursors.items()}
         ids = [str(ids_file)]
-        scenarios = [
-            Scenario("ref_get_by_id", "by_id.lua", f"{ref}/pages/", ref_pid, ids),
-            Scenario("get_by_id", "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id"),
-            Scenario("ref_list_first", "get.lua", f"{ref}/pages/", ref_pid),
-            Scenario("list_first", "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first"),
-            Scenario("list_depth_100k", "get.lua", deep["list_depth_100k"], pid),
-            Scenario("list_depth_50k", "get.lua", deep["list_depth_50k"], pid),
-            Scenario("create", "post.lua", f"{service}{API}", pid, read=False),
-            Scenario("update", "patch.lua", f"{service}{API}", pid, ids, read=False),
+        groups = [
+            [
+                Scenario("ref_get_by_id", "by_id.lua", f"{ref}/pages/", ref_pid, ids),
+                Scenario("get_by_id", "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id"),
+            ],
+            [
+                Scenario("ref_list_first", "get.lua", f"{ref}/pages/", ref_pid),
+                Scenario("list_first", "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first"),
+                Scenario("list_depth_50k", "get.lua", deep["list_depth_50k"], pid),
+                Scenario("list_depth_100k", "get.lua", deep["list_depth_100k"], pid),
+            ],
+            [Scenario("create", "post.lua", f"{service}{API}", pid, read=False)],
+            [Scenario("update", "patch.lua", f"{service}{API}", pid, ids, read=False)],
         ]  # fmt: skip
-        for s in scenarios:
-            log(f"scenario {s.name}: {args.warmup} s warm-up, {args.duration} s measured…")
-            s.result = r = measure(wrk, s, token, args)
+        scenarios = [s for group in groups for s in group]
+        for group in groups:
+            names = ", ".join(s.name for s in group)
             log(
-                f"  {r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-                f"non-2xx {r['non2xx']}, errors {r['errors']}, "
-                f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
+                f"{names}: {args.warmup} s warm-up each, then {args.duration} s each in "
+                f"{min(args.rounds, args.duration)} interleaved rounds…"
             )
+            measure_group(wrk, group, token, args)
+            for s in group:
+                r = s.result
+                log(
+                    f"  {s.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, "
+                    f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non2xx']}, errors {r['errors']}, "
+                    f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
+                )
         rss = rss_mb(pid)
     log("servers stopped")
     access_lines = sum(1 for line in service_log.open() if '"durationMs"' in line)
@@ -426,6 +462,7 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
             "connections": args.connections,
             "warmup_s": args.warmup,
             "duration_s": args.duration,
+            "rounds": min(args.rounds, args.duration),
             "timeout": TIMEOUT,
             "users": USERS,
             "pages": PAGES,
@@ -457,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=default_duration, help="measured seconds per scenario (default 10, or BENCH_DURATION)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=WARMUP_S, help="warm-up seconds per scenario (default 3)")  # fmt: skip
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help="wrk connections (default 32)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds the measured seconds are split into (default 5)")  # fmt: skip
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     # Ctrl-C must reach us even when started from a shell that ignores SIGINT (a background job).
