@@ -10,7 +10,8 @@ exactly these two requests by calling what the FastAPI routes call, in the same 
 2. the query model (`parse_list_query`: 422 on anything it refuses);
 3. `read_page` / `read_pages` (404, 304, ETag, cursors);
 
-and turns the errors they raise into the responses the app's exception handlers give. Every
+and turns the errors they raise into responses with the app's own exception handlers (so a
+503 carries CORS headers as it does from the routes). Every
 other request (other paths and methods, an id FastAPI's path rules would refuse) goes on to
 FastAPI unchanged, and the routes stay declared there: OpenAPI, /docs and the generated
 TypeScript clients are unaffected. tests/api/test_hot_reads.py compares both paths response by
@@ -19,14 +20,12 @@ response.
 
 from __future__ import annotations
 
-from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.deps import require_reader
 from app.api.v1.pages import MAX_ID_LENGTH, parse_list_query, read_page, read_pages
-from app.core.errors import AppError, app_error_response, validation_error_response
 
 
 class HotReads:
@@ -48,8 +47,11 @@ class HotReads:
             await self.app(scope, receive, send)
             return
         page_id = path[len(self.list_path) :]
-        if page_id and ("/" in page_id or len(page_id) > MAX_ID_LENGTH):
-            # Not a route here, or an id the path rules refuse (422): FastAPI answers.
+        if page_id and (
+            "/" in page_id or len(page_id) > MAX_ID_LENGTH or not page_id.isprintable()
+        ):
+            # Not a route here, an id the path rules refuse (422), or control characters
+            # (Starlette's path pattern treats a trailing newline specially): FastAPI answers.
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -65,7 +67,11 @@ class HotReads:
                 return await read_page(state.db, page_id, if_none_match=if_none_match)
             query = await parse_list_query(request)
             return await read_pages(state.db, query, cursor_key=state.cursor_key)
-        except AppError as exc:
-            return await app_error_response(request, exc)
-        except RequestValidationError as exc:
-            return await validation_error_response(request, exc)
+        except Exception as exc:
+            # The app's own handler for this error, as Starlette's exception middleware would
+            # pick it (the most specific class first); anything unhandled goes on up.
+            handlers = request.app.exception_handlers
+            handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+            if handler is None:
+                raise
+            return await handler(request, exc)

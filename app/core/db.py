@@ -272,7 +272,10 @@ def _release(connection: PoolProxiedConnection, broken: BaseException | None) ->
 
 def _release_all(connections: list[PoolProxiedConnection], broken: BaseException | None) -> None:
     for connection in connections:
-        _release(connection, broken)
+        try:
+            _release(connection, broken)
+        except Exception as exc:  # one failing close must not leave the others checked out
+            logger.warning("closing a pooled connection failed: {}", type(exc).__name__)
 
 
 # A warm connection (see Database) goes back to the pool after this long in the read path, so
@@ -304,8 +307,8 @@ class Database:
       is never asked for more than that: before anyone else takes a connection from the pool
       (`make_room`: writes, the readiness probe, diagnostics), warm connections go back until
       the pool has one to give.
-    - A warm connection idle for more than 5 s is pinged before reuse (the pool's rule), and it
-      goes back to the pool after WARM_LEASE_SECONDS in any case.
+    - A warm connection idle for more than 5 s is pinged before reuse (the pool's rule); one
+      taken after WARM_LEASE_SECONDS in the read path goes back to the pool instead.
     - A broken connection (a disconnect, not a failed statement) sends every warm connection
       back invalidated, as SQLAlchemy does with its pool: after a database restart they are all
       dead. The read is then retried once through SQLAlchemy.
@@ -323,6 +326,7 @@ class Database:
         self.precompiled = self.dialect == "postgresql" and not translated
         self._pool = cast("QueuePool", engine.sync_engine.pool)
         self._warm: list[_Warm] = []
+        self._closed = False
 
     @property
     def warm(self) -> int:
@@ -349,9 +353,14 @@ class Database:
         driver: Any = warm.connection.driver_connection
         try:
             rows = await driver.fetch(sql, *args)
+        except TimeoutError as exc:
+            # asyncpg's command timeout: the statement was too slow, the server is not gone.
+            # This connection's state is unknown (close it); the others are fine; no retry.
+            await greenlet_spawn(_release, warm.connection, exc)
+            raise
         except Exception as exc:
             if not _broke(exc, driver):
-                self._keep(warm)
+                await self._keep(warm)
                 raise  # the statement or its result failed: the connection is fine
             broken = exc
         except BaseException as exc:
@@ -359,7 +368,7 @@ class Database:
             await greenlet_spawn(_release, warm.connection, exc)
             raise
         else:
-            self._keep(warm)
+            await self._keep(warm)
             return rows
         # The connection broke: as SQLAlchemy does with its pool, assume every other one is
         # gone too (a restarted server killed them all), then let SQLAlchemy meet the failure:
@@ -381,13 +390,18 @@ class Database:
                 driver: Any = warm.connection.driver_connection
                 try:
                     await driver.fetchrow(";")
-                except Exception as exc:
+                except BaseException as exc:
                     await greenlet_spawn(_release, warm.connection, exc)
+                    if not isinstance(exc, Exception):
+                        raise  # cancelled: the connection is closed, not lost
                     continue
             return warm
         return None
 
-    def _keep(self, warm: _Warm) -> None:
+    async def _keep(self, warm: _Warm) -> None:
+        if self._closed:  # a read that finished during shutdown
+            await greenlet_spawn(_release, warm.connection, None)
+            return
         warm.idle_since = time.monotonic()
         self._warm.append(warm)
 
@@ -398,6 +412,7 @@ class Database:
 
     async def close(self) -> None:
         """Give every warm connection back (before the engine is disposed)."""
+        self._closed = True
         warm, self._warm = [w.connection for w in self._warm], []
         await greenlet_spawn(_release_all, warm, None)
 

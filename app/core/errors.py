@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -290,6 +291,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, unhandled_error)
+    # The read path talks to asyncpg directly: its errors arrive unwrapped.
+    app.add_exception_handler(asyncpg.PostgresError, unhandled_error)
+    app.add_exception_handler(asyncpg.InterfaceError, unhandled_error)
     app.add_exception_handler(OSError, unhandled_error)
     app.add_exception_handler(TimeoutError, unhandled_error)
 

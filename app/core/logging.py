@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -123,6 +124,8 @@ class BatchedJsonSink:
         record = message.record
         line = _json_line(record) + "\n"
         with self._lock:
+            if self._size > 16 * self._max_bytes:  # the stream has been failing for a while
+                self._pending, self._size = [], 0
             self._pending.append(line)
             self._size += len(line)
             urgent = record["level"].no >= _URGENT_LEVEL or self._size >= self._max_bytes
@@ -142,8 +145,11 @@ class BatchedJsonSink:
 
     def _write_pending(self) -> None:  # with the lock held
         if self._pending:
-            lines, self._pending, self._size = self._pending, [], 0
-            self._stream.write("".join(lines))
+            text = "".join(self._pending)
+            self._stream.write(text)
+            # Cleared once written: a failed write is retried with the next batch (bounded:
+            # past 16 batches' worth the oldest lines are dropped).
+            self._pending, self._size = [], 0
             self._stream.flush()
 
     def _start(self) -> None:
@@ -154,7 +160,15 @@ class BatchedJsonSink:
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):
-            self.drain()
+            try:
+                self.drain()
+            except Exception as exc:  # the stream failed (EAGAIN, a closed pipe): keep going
+                self._report(exc)
+
+    def _report(self, exc: Exception) -> None:
+        # Not through loguru (that is what failed); nowhere left to report to if this fails.
+        with contextlib.suppress(Exception):
+            sys.__stderr__.write(f"app-api: writing log lines failed: {exc!r}\n")  # pyright: ignore[reportOptionalMemberAccess]
 
 
 _URGENT_LEVEL = 30  # WARNING

@@ -279,3 +279,25 @@ async def test_hot_reads_check_the_token_before_the_database(
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     actors = [r.get("actor") for r in logs.records if r.get("logger") == "app.core.middleware"]
     assert actors == ["writer_7", None]
+
+
+async def test_a_database_outage_answers_the_same_503_with_cors_headers() -> None:
+    settings = make_settings(
+        ENVIRONMENT="staging",
+        DATABASE_URL="postgresql://app@127.0.0.1:1/unreachable?connect_timeout=1",
+        BACKEND_CORS_ORIGINS=[ORIGIN],
+    )
+    hot_app, routed_app = create_app(settings), without_hot_reads(settings)
+    async with (
+        hot_app.router.lifespan_context(hot_app),
+        routed_app.router.lifespan_context(routed_app),
+        await app_client(hot_app) as hot,
+        await app_client(routed_app) as slow,
+    ):
+        with capture_logs() as logs:
+            for url in (PAGES, page_url("c" + "0" * 24)):
+                headers = {**READER, "Origin": ORIGIN}
+                response = await _same(hot, slow, logs, "GET", url, headers)
+                assert response.status_code == 503
+                assert response.headers["access-control-allow-origin"] == ORIGIN
+                assert response.headers["retry-after"] == "1"

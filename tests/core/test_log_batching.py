@@ -87,3 +87,32 @@ def test_the_service_batches_its_json_logs_and_flushes_them_at_shutdown() -> Non
         assert _messages(stream) == ["pending"]
     finally:
         configure_logging(level="INFO", json=True)
+
+
+class FlakyStream(io.StringIO):
+    """Fails its first write, as a full pipe (EAGAIN) would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def write(self, text: str) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return super().write(text)
+
+
+def test_a_failed_write_loses_nothing_and_the_writer_keeps_going() -> None:
+    stream = FlakyStream()
+    sink_id = _add(BatchedJsonSink(stream, interval=0.05))
+    try:
+        logger.info("one")
+        time.sleep(0.2)  # the first periodic write fails; the line is kept for the next one
+        logger.info("two")
+        deadline = time.monotonic() + 5
+        while len(_messages(stream)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _messages(stream) == ["one", "two"]
+    finally:
+        logger.remove(sink_id)

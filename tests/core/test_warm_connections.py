@@ -191,3 +191,16 @@ async def test_a_read_cancelled_mid_query_closes_its_connection_and_the_next_rea
     pool: Any = tiny_app.state.engine.sync_engine.pool
     assert pool.checkedout() == 0
     assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+
+
+async def test_readiness_waits_its_turn_while_every_connection_is_in_a_read(
+    tiny_app: FastAPI, tiny: httpx.AsyncClient
+) -> None:
+    from sqlalchemy import func, literal_column, select
+
+    db = database(tiny_app)
+    slow = asyncio.create_task(db.fetch(select(func.pg_sleep(literal_column("0.3"))), {}))
+    await asyncio.sleep(0.05)  # the only connection is in that read, then goes warm
+    ready = await tiny.get("/api/v1/utils/ready")
+    await slow
+    assert ready.status_code == 200
