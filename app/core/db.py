@@ -14,6 +14,7 @@ from enum import Enum
 from functools import cache
 from typing import Any, cast
 
+import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 import orjson
 from loguru import logger
 from sqlalchemy import Select, event
@@ -235,10 +236,8 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     identity map: the data path reads and writes rows, not objects).
     """
     database: Database = request.app.state.db
-    async with database.gate.slot():
-        await database.make_room()
-        async with database.engine.begin() as connection:
-            yield connection
+    async with database.reserve(), database.engine.begin() as connection:
+        yield connection
 
 
 Row = Mapping[Any, Any]
@@ -260,8 +259,7 @@ def _broke(exc: BaseException, driver: Any) -> bool:
     """Did `exc` leave the connection unusable (rather than fail the statement or its result)?"""
     if driver.is_closed():
         return True
-    server_error = any(cls.__name__ == "PostgresError" for cls in type(exc).__mro__)
-    return not server_error and is_connection_error(exc)
+    return not isinstance(exc, asyncpg.PostgresError) and is_connection_error(exc)
 
 
 def _release(connection: PoolProxiedConnection, broken: BaseException | None) -> None:
@@ -305,7 +303,7 @@ class Database:
 
     - The gate admits at most `capacity` requests (the pool's size plus overflow), and the pool
       is never asked for more than that: before anyone else takes a connection from the pool
-      (`make_room`: writes, the readiness probe, diagnostics), warm connections go back until
+      (`reserve`: writes, the readiness probe, diagnostics), warm connections go back until
       the pool has one to give.
     - A warm connection idle for more than 5 s is pinged before reuse (the pool's rule); one
       taken after WARM_LEASE_SECONDS in the read path goes back to the pool instead.
@@ -404,6 +402,17 @@ class Database:
             return
         warm.idle_since = time.monotonic()
         self._warm.append(warm)
+
+    @asynccontextmanager
+    async def reserve(self) -> AsyncGenerator[None]:
+        """A gate slot and room in the pool for one connection taken outside the read path.
+
+        Every caller that takes a SQLAlchemy connection (writes, the readiness probe,
+        diagnostics) goes through here: warm connections go back only for slot holders.
+        """
+        async with self.gate.slot():
+            await self.make_room()
+            yield
 
     async def make_room(self) -> None:
         """Give warm connections back until the pool has one for a caller outside the read path."""

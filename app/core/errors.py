@@ -172,7 +172,7 @@ def _validation_message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-async def app_error_response(request: Request, exc: Exception) -> Response:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return problem_response(
         request,
@@ -184,7 +184,7 @@ async def app_error_response(request: Request, exc: Exception) -> Response:
     )
 
 
-async def validation_error_response(request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     invalid_json = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
     if invalid_json is not None:
@@ -287,8 +287,8 @@ async def unhandled_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through problem+json."""
-    app.add_exception_handler(AppError, app_error_response)
-    app.add_exception_handler(RequestValidationError, validation_error_response)
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.SQLAlchemyError, unhandled_error)
     # The read path talks to asyncpg directly: its errors arrive unwrapped.

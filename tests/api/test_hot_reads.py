@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -32,6 +33,21 @@ def without_hot_reads(settings: Settings) -> FastAPI:
     application = create_app(settings)
     application.user_middleware = [m for m in application.user_middleware if m.cls is not HotReads]
     return application
+
+
+@asynccontextmanager
+async def hot_and_routed(
+    settings: Settings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two apps built from `settings`: as built, and without HotReads."""
+    hot_app, routed_app = create_app(settings), without_hot_reads(settings)
+    async with (
+        hot_app.router.lifespan_context(hot_app),
+        routed_app.router.lifespan_context(routed_app),
+        await app_client(hot_app) as hot,
+        await app_client(routed_app) as slow,
+    ):
+        yield hot, slow
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +72,11 @@ def _comparable(response: httpx.Response) -> dict[str, Any]:
     return {"status": response.status_code, "headers": headers, "body": body}
 
 
-def _access_lines(logs: LogCapture) -> list[dict[str, Any]]:
+def _access_lines_since(logs: LogCapture, start: int) -> list[dict[str, Any]]:
     keep = ("method", "path", "status", "actor")
     return [
         {key: record.get(key) for key in keep}
-        for record in logs.records
+        for record in logs.records[start:]
         if record.get("logger") == "app.core.middleware"
     ]
 
@@ -83,12 +99,6 @@ async def _same(
     assert hot_lines == slow_lines, f"{method} {url}"
     assert len(hot_lines) == 1, f"{method} {url}"
     return hot
-
-
-def _access_lines_since(logs: LogCapture, start: int) -> list[dict[str, Any]]:
-    capture = LogCapture()
-    capture.stream.write("\n".join(json.dumps(r) for r in logs.records[start:]))
-    return _access_lines(capture)
 
 
 async def test_by_id_answers_match_the_routes(
@@ -181,13 +191,7 @@ async def test_list_answers_match_the_routes(
 
 async def test_cors_headers_are_the_same_on_hot_reads(database_url: str) -> None:
     settings = make_settings(DATABASE_URL=database_url, BACKEND_CORS_ORIGINS=[ORIGIN])
-    hot_app, routed_app = create_app(settings), without_hot_reads(settings)
-    async with (
-        hot_app.router.lifespan_context(hot_app),
-        routed_app.router.lifespan_context(routed_app),
-        await app_client(hot_app) as hot,
-        await app_client(routed_app) as slow,
-    ):
+    async with hot_and_routed(settings) as (hot, slow):
         page = await create_page(hot, title="Cors")
         with capture_logs() as logs:
             for url in (page_url(page["id"]), PAGES, page_url("missing")):
@@ -287,13 +291,7 @@ async def test_a_database_outage_answers_the_same_503_with_cors_headers() -> Non
         DATABASE_URL="postgresql://app@127.0.0.1:1/unreachable?connect_timeout=1",
         BACKEND_CORS_ORIGINS=[ORIGIN],
     )
-    hot_app, routed_app = create_app(settings), without_hot_reads(settings)
-    async with (
-        hot_app.router.lifespan_context(hot_app),
-        routed_app.router.lifespan_context(routed_app),
-        await app_client(hot_app) as hot,
-        await app_client(routed_app) as slow,
-    ):
+    async with hot_and_routed(settings) as (hot, slow):
         with capture_logs() as logs:
             for url in (PAGES, page_url("c" + "0" * 24)):
                 headers = {**READER, "Origin": ORIGIN}

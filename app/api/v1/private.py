@@ -50,8 +50,7 @@ async def database_diagnostics(request: Request) -> DatabaseDiagnostics:
     # Behind PgBouncer the schema is not on the search_path: name it when reflecting.
     schema = database.search_path if database.pgbouncer else None
     try:
-        async with asyncio.timeout(DIAGNOSTICS_TIMEOUT_SECONDS), db.gate.slot():
-            await db.make_room()
+        async with asyncio.timeout(DIAGNOSTICS_TIMEOUT_SECONDS), db.reserve():
             return await collect_database_diagnostics(
                 engine,
                 migrations_dir=migrations_dir,

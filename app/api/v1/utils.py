@@ -29,10 +29,8 @@ class Ready(BaseModel):
 async def _ping(database: Database) -> None:
     # Through the gate like every request: warm read connections go back to the pool only for
     # a caller holding a slot, so the probe waits its turn instead of for the pool.
-    async with database.gate.slot():
-        await database.make_room()
-        async with database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+    async with database.reserve(), database.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def _consume(task: asyncio.Task[None]) -> None:
