@@ -1,28 +1,33 @@
-"""Data access for pages: keyword-only async functions that know nothing of HTTP."""
+"""Data access for every resource: keyword-only async functions that know nothing of HTTP.
+
+Reads take the `Database` (the read path: statements compiled once, no transaction); writes
+take the request's `AsyncConnection` (one transaction, committed before the response). A key
+is a mapping of column name → value for the whole primary key.
+"""
 
 from __future__ import annotations
 
 import re
-import secrets
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     ColumnElement,
+    ForeignKeyConstraint,
     Integer,
     Select,
     String,
     Table,
     and_,
+    any_,
     bindparam,
     delete,
     exists,
     func,
-    inspect,
     literal_column,
     or_,
     select,
@@ -32,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.base import Executable, ReadOnlyColumnCollection
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import BindParameter
 
 from app.core.db import Database
@@ -43,162 +48,85 @@ from app.core.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from app.models import Page, PageStatus
-from app.pagination import PageOrder, Position
+from app.pagination import Order, Position
 from app.prisma_defaults import utcnow
-from app.schemas import PageFields, PageUpdate
+from app.resource import (
+    FieldInfo,
+    Filter,
+    Link,
+    Relation,
+    Resource,
+    parent_of,
+    registered,
+    resource_for,
+)
 
-PAGE = cast("Table[Any]", inspect(Page).local_table)
-C: ReadOnlyColumnCollection[str, Column[Any]] = PAGE.c
-COLUMNS: tuple[Column[Any], ...] = tuple(C)
-
-# A page row: SQLAlchemy's RowMapping, or asyncpg's Record on the PostgreSQL read path.
-PageRow = Mapping[Any, Any]
-Precondition = Callable[[PageRow], bool]
-
-# Values a full replace (PUT) writes for omitted fields: Prisma's defaults.
-REPLACE_DEFAULTS: dict[str, Any] = {
-    "summary": None,
-    "body": None,
-    "published": False,
-    "status": PageStatus.DRAFT,
-    "tags": [],
-    "views": 0,
-    "metadata": None,
-    "publishedAt": None,
-    "authorId": None,
-}
-_SLUG_MAX = 200
-_DERIVED_SLUG_ATTEMPTS = 5
-_SLUG_PROBES = 100  # base, base-2 … base-101 are looked up by index in one query
-
-# Statements built once: SQLAlchemy memoises their cache keys, so a hot read does no
-# statement building or cache-key work per request.
-_BY_ID = select(*COLUMNS).where(C.id == bindparam("page_id"))
-_LOCK_BY_ID = _BY_ID.with_for_update()
-_DELETE_BY_ID = delete(PAGE).where(C.id == bindparam("page_id"))
+Row = Mapping[Any, Any]
+Key = Mapping[str, Any]
+Precondition = Callable[[Row], bool]
 
 
 @dataclass(frozen=True, slots=True)
-class PageFilters:
-    status: PageStatus | None = None
-    published: bool | None = None
-    author_id: int | None = None
-    tag: str | None = None
-    slug: str | None = None
-    q: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PageSlice:
-    rows: Sequence[PageRow]
+class Slice:
+    rows: Sequence[Row]
     next_position: Position | None
     count: int | None
 
 
-def _column_values(data: PageFields | PageUpdate, *, only_set: bool) -> dict[str, Any]:
-    """Model attributes → column names (the camelCase aliases are the Prisma column names)."""
-    fields = data.model_fields_set if only_set else type(data).model_fields.keys()
-    values: dict[str, Any] = {}
-    for name in fields:
-        info = type(data).model_fields[name]
-        values[info.alias or name] = getattr(data, name)
-    return values
+def _param(column: Column[Any]) -> str:
+    return "k_" + re.sub(r"\W", "_", column.name)
 
 
-def slugify(title: str) -> str:
-    """`Hello, World!` → `hello-world` (ASCII, lowercase, dashes); `page` if nothing is left."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    slug = slug[: _SLUG_MAX - 8].rstrip("-")  # room for a "-N" suffix
-    return slug or "page"
+# ------------------------------------------------------------------------------ statements
+# Built once per resource and shape of request: SQLAlchemy memoises their cache keys, and the
+# read path (app.core.db.Database.fetch) compiles each to asyncpg SQL once.
 
 
-async def _free_slug(db: AsyncConnection, base: str, *, exclude_id: str | None) -> str:
-    """`base`, or `base-2`, `base-3`, … — the first not taken by another page."""
-    candidates = [base, *(f"{base}-{n}" for n in range(2, 2 + _SLUG_PROBES))]
-    # Point lookups on the unique index (a LIKE 'base-%' prefix scan cannot use it under a
-    # non-C collation and reads every slug).
-    query = select(C.slug).where(C.slug.in_(candidates))
-    if exclude_id is not None:
-        query = query.where(C.id != exclude_id)
-    taken = set((await db.scalars(query)).all())
-    free = next((slug for slug in candidates if slug not in taken), None)
-    return free or f"{base}-{secrets.token_hex(4)}"
+def _key_clause(resource: Resource) -> ColumnElement[bool]:
+    return and_(*(f.column == bindparam(_param(f.column)) for f in resource.primary_key))
 
 
-def _slug_taken(slug: str) -> ConflictError:
-    detail = f"A page with slug {slug!r} already exists."
-    return ConflictError(detail, errors=[FieldError(field="body.slug", message=detail)])
+@cache
+def _by_key(resource: Resource) -> Select[Any]:
+    return select(*resource.columns).where(_key_clause(resource))
 
 
-def _integrity_error(exc: IntegrityError, values: dict[str, Any]) -> AppError:
-    message = str(exc.orig)
-    if "slug" in message:
-        return _slug_taken(str(values.get("slug")))
-    if "authorId" in message or "FOREIGN KEY" in message.upper():
-        detail = f"No user with id {values.get('authorId')}."
-        return ConflictError(detail, errors=[FieldError(field="body.authorId", message=detail)])
-    return ConflictError("The change conflicts with existing data.")
+@cache
+def _lock_by_key(resource: Resource) -> Select[Any]:
+    return _by_key(resource).with_for_update()
 
 
-async def _execute(
-    db: AsyncConnection, statement: Executable, values: dict[str, Any]
-) -> PageRow | None:
-    try:
-        return (await db.execute(statement)).mappings().one_or_none()
-    except IntegrityError as exc:
-        raise _integrity_error(exc, values) from None
+def key_params(resource: Resource, key: Key) -> dict[str, Any]:
+    return {_param(f.column): key[f.column.name] for f in resource.primary_key}
 
 
-def _insert_statement(dialect: str, values: dict[str, Any]) -> Executable:
-    # ON CONFLICT DO NOTHING: a taken slug returns no row instead of aborting the transaction,
-    # so a derived slug can move on to the next free one.
-    if dialect == "postgresql":
-        statement = postgresql.insert(PAGE).values(values)
-        return statement.on_conflict_do_nothing(index_elements=[C.slug]).returning(*COLUMNS)
-    statement = sqlite.insert(PAGE).values(values)
-    return statement.on_conflict_do_nothing(index_elements=[C.slug]).returning(*COLUMNS)
-
-
-async def get_page(db: Database, *, page_id: str) -> PageRow:
-    """One page, or NotFoundError."""
-    rows = await db.fetch(_BY_ID, {"page_id": page_id})
-    if not rows:
-        raise NotFoundError(f"No page with id {page_id!r}.")
-    return rows[0]
-
-
-def _filter_clause(name: str, dialect: str) -> ColumnElement[bool]:
-    """The WHERE clause of one filter, with its value as a bound parameter of the same name."""
-    if name == "tag":
+def _filter_clause(resource: Resource, name: str, spec: Filter, dialect: str) -> Any:
+    """The WHERE clause of one filter, its value a bound parameter named after the filter."""
+    fields = resource.filter_fields(name, spec)
+    column = fields[0].column
+    if spec.kind == "has":
         if dialect == "postgresql":
-            return C.tags.contains(bindparam("tag_list"))
-        each = func.json_each(C.tags).table_valued("value")
-        return exists(select(1).select_from(each).where(each.c.value == bindparam("tag")))
-    if name == "q":
-        pattern: BindParameter[str] = bindparam("q_pattern", type_=String)
-        return or_(C.title.ilike(pattern, escape="\\"), C.summary.ilike(pattern, escape="\\"))
-    column = {"status": C.status, "published": C.published, "author_id": C.authorId}.get(
-        name, C.slug
-    )
-    return column == bindparam(name)
+            return column.contains(bindparam(f"f_{name}_list"))
+        each = func.json_each(column).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == bindparam(f"f_{name}")))
+    if spec.kind == "search":
+        pattern: BindParameter[str] = bindparam(f"f_{name}", type_=String)
+        return or_(*(f.column.ilike(pattern, escape="\\") for f in fields))
+    return column == bindparam(f"f_{name}")
 
 
-def _filter_params(filters: PageFilters) -> dict[str, Any]:
+def _filter_params(resource: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for field in fields(filters):
-        value = getattr(filters, field.name)
-        if value is None:
-            continue
-        if field.name == "q":
+    for name, value in values.items():
+        spec = resource.filters[name]
+        if spec.kind == "search":
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params["q_pattern"] = f"%{escaped}%"
-        elif field.name == "tag":
-            params["tag"] = value
-            params["tag_list"] = [value]
+            params[f"f_{name}"] = f"%{escaped}%"
+        elif spec.kind == "has":
+            params[f"f_{name}"] = value
+            params[f"f_{name}_list"] = [value]
         else:
-            params[field.name] = value
+            params[f"f_{name}"] = value
     return params
 
 
@@ -210,188 +138,489 @@ def _before(left: Any, right: Any) -> ColumnElement[bool]:
     return left < right
 
 
-def _after(order: PageOrder, *, value_is_null: bool) -> ColumnElement[bool]:
+def _after(resource: Resource, order: Order, *, value_is_null: bool) -> ColumnElement[bool]:
     """Rows strictly after the position (:after_value, :after_id) in `order` (NULLs last)."""
-    column = C[order.column]
+    info = resource.fields[order.column]
+    column, tie = info.column, resource.key.column
     beyond = _before if order.descending else _beyond
     value = bindparam("after_value", type_=column.type)
-    last_id = bindparam("after_id", type_=C.id.type)
-    if order.column != "publishedAt":
-        # A row-value comparison: PostgreSQL walks the ("createdAt", "id") index with it.
-        return beyond(tuple_(column, C.id), tuple_(value, last_id))
+    last_id = bindparam("after_id", type_=tie.type)
+    if info is resource.key:
+        return beyond(column, value)
+    if not info.nullable:
+        # A row-value comparison: PostgreSQL walks a (column, id) index with it.
+        return beyond(tuple_(column, tie), tuple_(value, last_id))
     if value_is_null:
-        return and_(column.is_(None), beyond(C.id, last_id))
-    return or_(
-        column.is_(None), beyond(column, value), and_(column == value, beyond(C.id, last_id))
-    )
+        return and_(column.is_(None), beyond(tie, last_id))
+    return or_(column.is_(None), beyond(column, value), and_(column == value, beyond(tie, last_id)))
 
 
-def _order_by(order: PageOrder) -> list[Any]:
-    column = C[order.column]
-    clauses: list[Any] = []
-    if order.column == "publishedAt":
-        clauses.append(column.is_(None).asc())
+def _order_by(resource: Resource, order: Order) -> list[Any]:
+    info = resource.fields[order.column]
+    column, tie = info.column, resource.key.column
+    clauses: list[Any] = [column.is_(None).asc()] if info.nullable else []
+    if info is resource.key:
+        return [column.desc() if order.descending else column.asc()]
     if order.descending:
-        return [*clauses, column.desc(), C.id.desc()]
-    return [*clauses, column.asc(), C.id.asc()]
+        return [*clauses, column.desc(), tie.desc()]
+    return [*clauses, column.asc(), tie.asc()]
+
+
+def _parent_clause(resource: Resource) -> list[ColumnElement[bool]]:
+    return [f.column == bindparam(_param(f.column)) for f in resource.parent_fields]
 
 
 @cache
 def _list_statement(
-    dialect: str, order: PageOrder, filters: frozenset[str], after: str | None
+    resource: Resource, dialect: str, order: Order, filters: frozenset[str], after: str | None
 ) -> Select[Any]:
-    """The listing statement for one shape of request, built once (`after`: value/null/None)."""
-    query = select(*COLUMNS).where(*(_filter_clause(name, dialect) for name in sorted(filters)))
+    """The list statement for one shape of request, built once (`after`: value/null/None)."""
+    where = [
+        *_parent_clause(resource),
+        *(_filter_clause(resource, n, resource.filters[n], dialect) for n in sorted(filters)),
+    ]
+    query = select(*resource.columns).where(*where)
     if after is not None:
-        query = query.where(_after(order, value_is_null=after == "null"))
+        query = query.where(_after(resource, order, value_is_null=after == "null"))
     return (
-        query.order_by(*_order_by(order))
+        query.order_by(*_order_by(resource, order))
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
 
 
 @cache
-def _count_statement(dialect: str, filters: frozenset[str]) -> Select[Any]:
-    where = (_filter_clause(name, dialect) for name in sorted(filters))
-    return select(func.count(literal_column("1")).label("count")).select_from(PAGE).where(*where)
+def _count_statement(resource: Resource, dialect: str, filters: frozenset[str]) -> Select[Any]:
+    where = [
+        *_parent_clause(resource),
+        *(_filter_clause(resource, n, resource.filters[n], dialect) for n in sorted(filters)),
+    ]
+    count = func.count(literal_column("1")).label("count")
+    return select(count).select_from(resource.table).where(*where)
 
 
-async def list_pages(
+# ------------------------------------------------------------------------------ reads
+
+
+async def get_row(db: Database, resource: Resource, *, key: Key) -> Row:
+    """One row, or NotFoundError."""
+    rows = await db.fetch(_by_key(resource), key_params(resource, key))
+    if not rows:
+        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+    return rows[0]
+
+
+async def exists_row(db: Database, resource: Resource, *, key: Key) -> bool:
+    return bool(await db.fetch(_by_key(resource), key_params(resource, key)))
+
+
+async def list_rows(
     db: Database,
+    resource: Resource,
     *,
     limit: int,
-    order: PageOrder = PageOrder.CREATED_AT_DESC,
+    order: Order | None = None,
     after: Position | None = None,
     offset: int = 0,
-    filters: PageFilters | None = None,
+    filters: Mapping[str, Any] | None = None,
     with_count: bool = False,
-) -> PageSlice:
-    """A slice of pages in `order`, after a keyset position or at an offset."""
+    parent_key: Key | None = None,
+) -> Slice:
+    """A slice of rows in `order`, after a keyset position or at an offset."""
+    order = order or resource.default
     dialect = db.dialect
-    params = _filter_params(filters or PageFilters())
-    shape = frozenset(name for name in params if name not in {"q_pattern", "tag_list"})
-    if "q_pattern" in params:
-        shape |= {"q"}
+    values = {name: value for name, value in (filters or {}).items() if value is not None}
+    params = _filter_params(resource, values)
+    for info in resource.parent_fields:
+        params[_param(info.column)] = (parent_key or {})[info.column.name]
+    shape = frozenset(values)
     after_shape = None
     if after is not None:
         after_shape = "null" if after.value is None else "value"
         params |= {"after_value": after.value, "after_id": after.id}
-    statement = _list_statement(dialect, order, shape, after_shape)
+    statement = _list_statement(resource, dialect, order, shape, after_shape)
     rows = await db.fetch(statement, {**params, "limit": limit + 1, "offset": offset})
     next_position = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_position = Position(value=last[order.column], id=last["id"])
+        column = resource.fields[order.column].column.name
+        next_position = Position(value=last[column], id=last[resource.key.column.name])
     count = None
     if with_count:
-        count = (await db.fetch(_count_statement(dialect, shape), params))[0]["count"]
-    return PageSlice(rows=rows, next_position=next_position, count=count)
+        count = (await db.fetch(_count_statement(resource, dialect, shape), params))[0]["count"]
+    return Slice(rows=rows, next_position=next_position, count=count)
 
 
-async def create_page(db: AsyncConnection, *, data: PageFields) -> PageRow:
-    """Insert a page as Prisma's client would; the model's defaults give `id` and `updatedAt`."""
-    values = {
-        key: value
-        for key, value in _column_values(data, only_set=True).items()
-        if value is not None
-    }
+# ------------------------------------------------------------------------------ include
+
+
+def _in(column: Column[Any], dialect: str) -> ColumnElement[bool]:
+    # PostgreSQL: one array parameter, so the statement compiles once for any number of keys.
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+@cache
+def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[Any]:
+    """One query for a relation of many parent rows (`:keys` = their join values)."""
+    target = resource_for(relation.target)
+    if relation.direction == "one":
+        (_, remote), *_ = relation.pairs
+        return select(*target.columns, remote.label("__owner")).where(_in(remote, dialect))
+    order = _order_by(target, target.default)
+    if relation.direction == "many":
+        (_, owner), *_ = relation.pairs
+        source: Any = target.table
+        owner_column = owner
+    else:
+        assert relation.secondary is not None
+        (_, owner_column), *_ = relation.pairs
+        (target_column, join_column), *_ = relation.target_pairs
+        source = target.table.join(relation.secondary, target_column == join_column)
+    rank = func.row_number().over(partition_by=owner_column, order_by=order).label("__rank")
+    ranked = (
+        select(*target.columns, owner_column.label("__owner"), rank)
+        .select_from(source)
+        .where(_in(owner_column, dialect))
+        .subquery()
+    )
+    columns = [ranked.c[c.name] for c in target.columns]
+    return cast(
+        "Select[Any]",
+        select(*columns, ranked.c["__owner"])
+        # A literal: the read path binds only the parameters the caller passes.
+        .where(ranked.c["__rank"] <= literal_column(str(int(limit))))
+        .order_by(ranked.c["__owner"], ranked.c["__rank"]),
+    )
+
+
+async def include(
+    db: Database, resource: Resource, rows: Sequence[Row], names: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The rows as JSON objects with the named relations added: one query per relation."""
+    bodies = [resource.to_json(row) for row in rows]
+    for name in names:
+        relation = resource.relations[name]
+        (local, _), *_ = relation.pairs
+        owners = [row[local.name] for row in rows]
+        keys = list(dict.fromkeys(k for k in owners if k is not None))
+        target = resource_for(relation.target)
+        related: dict[Any, list[dict[str, Any]]] = {}
+        if keys:
+            statement = _include_statement(relation, db.dialect, resource.include_limit)
+            for row in await db.fetch(statement, {"keys": keys}):
+                related.setdefault(row["__owner"], []).append(target.to_json(row))
+        for body, owner in zip(bodies, owners, strict=True):
+            found = related.get(owner, [])
+            body[name] = found if relation.many else (found[0] if found else None)
+    return bodies
+
+
+# ------------------------------------------------------------------------------ writes
+
+
+def _describe_key(resource: Resource, key: Key) -> str:
+    return " and ".join(
+        f"{f.name} {key[f.column.name]!r}" for f in resource.primary_key if f.column.name in key
+    )
+
+
+def _values(resource: Resource, data: BaseModel, *, only_set: bool = True) -> dict[str, Any]:
+    """Body fields (Prisma names) → column values."""
+    names = data.model_fields_set if only_set else type(data).model_fields.keys()
+    return {resource.fields[name].column.name: getattr(data, name) for name in names}
+
+
+_KEEP = object()
+
+
+def _default_value(info: FieldInfo) -> Any:
+    """What a full replace writes for an omitted field: Prisma's default for it."""
+    if info.is_list:
+        return []
+    column = info.column
+    if column.default is not None:
+        return _KEEP  # a client-side default (`uuid()`): made once, on create
+    server_default = getattr(getattr(column.server_default, "arg", None), "text", None)
+    if server_default is None:
+        return None
+    return _literal(server_default, info)
+
+
+def _literal(sql: str, info: FieldInfo) -> Any:
+    """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`)."""
+    sql = sql.split("::", 1)[0].strip()
+    if sql.upper() in {"CURRENT_TIMESTAMP", "NOW()"}:
+        return utcnow()
+    if sql.startswith("'") and sql.endswith("'"):
+        value = sql[1:-1].replace("''", "'")
+        enum_class = getattr(info.column.type, "enum_class", None)
+        return enum_class(value) if enum_class is not None else value
+    if sql.lower() in {"true", "false"}:
+        return sql.lower() == "true"
+    kind = info.wire.cursor_kind
+    if kind == "decimal":
+        from decimal import Decimal
+
+        return Decimal(sql)
+    return int(sql) if kind in {"int", "bigint"} else sql
+
+
+def _constraint_of(exc: IntegrityError) -> tuple[str | None, str]:
+    """The name of the violated constraint (PostgreSQL) and the driver's message."""
+    orig = exc.orig
+    name = None
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = name or getattr(candidate, "constraint_name", None)
+    return name, str(orig)
+
+
+def _unique_sets(resource: Resource) -> list[tuple[str | None, list[FieldInfo]]]:
+    """Unique constraints as (name, fields): the primary key, then unique indexes."""
+    table: Table = resource.table
+    sets: list[tuple[Any, list[FieldInfo]]] = [(table.primary_key.name, list(resource.primary_key))]
+    for index in sorted(table.indexes, key=lambda i: i.name or ""):
+        if index.unique:
+            sets.append((index.name, [resource.field_of(c) for c in index.columns]))
+    return sets
+
+
+def _taken(resource: Resource, fields: Sequence[FieldInfo], values: Mapping[str, Any]) -> AppError:
+    shown = [f for f in fields if f not in resource.parent_fields] or list(fields)
+    what = " and ".join(f"{f.name} {values.get(f.column.name)!r}" for f in shown)
+    detail = f"A {resource.label} with {what} already exists."
+    return ConflictError(
+        detail, errors=[FieldError(field=f"body.{f.name}", message=detail) for f in shown]
+    )
+
+
+def _missing_reference(resource: Resource, values: Mapping[str, Any], name: str | None) -> AppError:
+    constraints: set[ForeignKeyConstraint] = resource.table.foreign_key_constraints
+    for constraint in sorted(constraints, key=lambda c: str(c.name or "")):
+        if name is not None and constraint.name != name:
+            continue
+        columns = list(constraint.columns)
+        if name is None and not any(values.get(c.name) is not None for c in columns):
+            continue
+        fields = [resource.field_of(c) for c in columns]
+        parent = parent_of(resource)
+        if parent is not None and any(f in resource.parent_fields for f in fields):
+            return NotFoundError(f"No {parent.label} with id {values.get(columns[0].name)!r}.")
+        target_table = constraint.referred_table.name
+        label = next((r.label for r in _resources_with_table(target_table)), target_table.lower())
+        value = values.get(columns[0].name)
+        detail = f"No {label} with id {value}."
+        return ConflictError(
+            detail, errors=[FieldError(field=f"body.{f.name}", message=detail) for f in fields]
+        )
+    return ConflictError("The change conflicts with existing data.")
+
+
+def _resources_with_table(name: str) -> list[Resource]:
+    return [r for r in registered() if r.table.name == name]
+
+
+def _integrity_error(
+    resource: Resource, exc: IntegrityError, values: Mapping[str, Any]
+) -> AppError:
+    constraint, message = _constraint_of(exc)
+    for name, fields in _unique_sets(resource):
+        columns = [f.column.name for f in fields]
+        sqlite_form = "UNIQUE constraint failed: " + ", ".join(
+            f"{resource.table.name}.{c}" for c in columns
+        )
+        if (constraint is not None and constraint == name) or sqlite_form in message:
+            return _taken(resource, fields, values)
+    if "foreign key" in message.lower() or (constraint or "").endswith("_fkey"):
+        return _missing_reference(resource, values, constraint)
+    return ConflictError("The change conflicts with existing data.")
+
+
+async def _execute(
+    db: AsyncConnection, resource: Resource, statement: Executable, values: Mapping[str, Any]
+) -> Row | None:
+    try:
+        return (await db.execute(statement)).mappings().one_or_none()
+    except IntegrityError as exc:
+        raise _integrity_error(resource, exc, values) from None
+
+
+def _insert_statement(resource: Resource, dialect: str, values: dict[str, Any]) -> Executable:
+    # ON CONFLICT DO NOTHING: a taken unique value returns no row instead of aborting the
+    # transaction, so a hook can retry (a derived slug moves on to the next free one).
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(resource.table).values(values).on_conflict_do_nothing()
+    return statement.returning(*resource.columns)
+
+
+async def _conflicting(
+    db: AsyncConnection, resource: Resource, values: Mapping[str, Any]
+) -> list[FieldInfo]:
+    """The unique constraint an insert that returned nothing ran into."""
+    for _, fields in _unique_sets(resource):
+        if any(values.get(f.column.name) is None for f in fields):
+            continue
+        clause = and_(*(f.column == values[f.column.name] for f in fields))
+        probe = select(literal_column("1", Integer())).select_from(resource.table)
+        found = await db.execute(probe.where(clause).limit(1))
+        if found.first():
+            return fields
+    return []
+
+
+async def create_row(
+    db: AsyncConnection, resource: Resource, *, data: BaseModel, parent_key: Key | None = None
+) -> Row:
+    """Insert a row as Prisma's client would: the model's defaults give ids and `@updatedAt`."""
+    values = {k: v for k, v in _values(resource, data).items() if v is not None}
+    values.update(parent_key or {})
     dialect = db.dialect.name
     if dialect == "sqlite":
         # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's format.
-        values["createdAt"] = utcnow()
-    if data.slug is not None:
-        row = await _execute(db, _insert_statement(dialect, values), values)
-        if row is None:
-            raise _slug_taken(data.slug)
-        return row
-    # The common case first: the slug derived from the title is free.
-    base = values["slug"] = slugify(data.title)
-    row = await _execute(db, _insert_statement(dialect, values), values)
-    if row is not None:
-        return row
-    if dialect == "postgresql":
-        # Creators deriving the same slug take turns until they commit, so each one sees the
-        # slugs the others took (otherwise N concurrent "Untitled" pages race for one suffix).
-        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}"))))
-    for _ in range(_DERIVED_SLUG_ATTEMPTS):
-        values["slug"] = await _free_slug(db, base, exclude_id=None)
-        row = await _execute(db, _insert_statement(dialect, values), values)
+        for info in resource.fields.values():
+            server_default = getattr(getattr(info.column.server_default, "arg", None), "text", "")
+            if server_default == "CURRENT_TIMESTAMP" and info.column.name not in values:
+                values[info.column.name] = utcnow()
+    sent = frozenset(data.model_fields_set)
+    hooks = resource.hooks
+    if hooks.before_create is not None:
+        await hooks.before_create(db, values)
+    for _ in range(_MAX_ATTEMPTS):
+        row = await _execute(db, resource, _insert_statement(resource, dialect, values), values)
         if row is not None:
             return row
-    raise ConflictError(f"Could not find a free slug for {base!r}; send one explicitly.")
+        fields = await _conflicting(db, resource, values)
+        if not fields:
+            raise ConflictError("The change conflicts with existing data.")
+        retry = hooks.retry_conflict
+        if retry is None or len(fields) != 1 or not await retry(db, values, fields[0].name, sent):
+            raise _taken(resource, fields, values)
+    raise ConflictError(f"Could not create the {resource.label}; try again.")
 
 
-async def _lock(db: AsyncConnection, page_id: str, precondition: Precondition | None) -> PageRow:
+_MAX_ATTEMPTS = 6
+
+
+async def _lock(
+    db: AsyncConnection, resource: Resource, key: Key, precondition: Precondition | None
+) -> Row:
     # FOR UPDATE serialises concurrent writers, so a precondition is checked against the
     # version the write will replace: two PATCHes with one If-Match leave one winner.
-    row = (await db.execute(_LOCK_BY_ID, {"page_id": page_id})).mappings().one_or_none()
+    params = key_params(resource, key)
+    row = (await db.execute(_lock_by_key(resource), params)).mappings().one_or_none()
+    what = f"{resource.label} with {_describe_key(resource, key)}"
     if row is None and precondition is not None:
         # RFC 9110: If-Match is false when there is no current representation.
-        raise PreconditionFailedError(
-            f"No page with id {page_id!r} exists any more (If-Match cannot match)."
-        )
+        raise PreconditionFailedError(f"No {what} exists any more (If-Match cannot match).")
     if row is None:
-        raise NotFoundError(f"No page with id {page_id!r}.")
+        raise NotFoundError(f"No {what}.")
     if precondition is not None and not precondition(row):
         raise PreconditionFailedError(
-            "The page has changed since you read it (If-Match does not match its ETag)."
+            f"The {resource.label} has changed since you read it (If-Match does not match its ETag)."
         )
     return row
 
 
-async def _update(
-    db: AsyncConnection, page_id: str, values: dict[str, Any], *, title: str
-) -> PageRow:
-    if values.get("slug") is None:
-        values["slug"] = await _free_slug(db, slugify(title), exclude_id=page_id)
-    statement: Executable = update(PAGE).where(C.id == page_id).values(values).returning(*COLUMNS)
-    row = await _execute(db, statement, values)
+async def _update(db: AsyncConnection, resource: Resource, key: Key, values: dict[str, Any]) -> Row:
+    statement: Executable = (
+        update(resource.table)
+        .where(*(f.column == key[f.column.name] for f in resource.primary_key))
+        .values(values)
+        .returning(*resource.columns)
+    )
+    row = await _execute(db, resource, statement, values)
     assert row is not None  # the row is locked: it cannot have gone
     return row
 
 
-async def replace_page(
+async def replace_row(
     db: AsyncConnection,
+    resource: Resource,
     *,
-    page_id: str,
-    data: PageFields,
+    key: Key,
+    data: BaseModel,
     precondition: Precondition | None = None,
-) -> PageRow:
-    """Full replace: omitted fields go back to their defaults; the slug is derived if absent."""
-    await _lock(db, page_id, precondition)
-    values = {**REPLACE_DEFAULTS, **_column_values(data, only_set=True)}
-    for key, default in REPLACE_DEFAULTS.items():
-        if values[key] is None:
-            values[key] = default
-    values["title"] = data.title
-    values["slug"] = data.slug
-    return await _update(db, page_id, values, title=data.title)
+) -> Row:
+    """Full replace: omitted fields go back to their defaults (hooks may derive some)."""
+    current = await _lock(db, resource, key, precondition)
+    values: dict[str, Any] = {}
+    for info in resource.changeable_fields:
+        value = getattr(data, info.name)
+        if value is None:
+            value = _default_value(info)
+        if value is not _KEEP:
+            values[info.column.name] = value
+    if resource.hooks.before_replace is not None:
+        await resource.hooks.before_replace(db, values, current)
+    return await _update(db, resource, key, values)
 
 
-async def update_page(
+async def update_row(
     db: AsyncConnection,
+    resource: Resource,
     *,
-    page_id: str,
-    data: PageUpdate,
+    key: Key,
+    data: BaseModel,
     precondition: Precondition | None = None,
-) -> PageRow:
+) -> Row:
     """Partial update: only the fields sent change; `null` clears a nullable field."""
-    current = await _lock(db, page_id, precondition)
-    values = _column_values(data, only_set=True)
+    current = await _lock(db, resource, key, precondition)
+    values = _values(resource, data)
     if not values:
         return current
-    if "tags" in values and values["tags"] is None:
-        values["tags"] = []
-    if "slug" not in values:
-        values["slug"] = current["slug"]
-    return await _update(db, page_id, values, title=values.get("title", current["title"]))
+    for info in resource.changeable_fields:
+        if info.is_list and info.column.name in values and values[info.column.name] is None:
+            values[info.column.name] = []
+    return await _update(db, resource, key, values)
 
 
-async def delete_page(
-    db: AsyncConnection, *, page_id: str, precondition: Precondition | None = None
+async def delete_row(
+    db: AsyncConnection, resource: Resource, *, key: Key, precondition: Precondition | None = None
 ) -> None:
-    """Delete a page (its revisions and tag links go with it, by the foreign keys)."""
-    await _lock(db, page_id, precondition)
-    await db.execute(_DELETE_BY_ID, {"page_id": page_id})
+    """Delete a row (what references it goes with it or is unset, by the foreign keys)."""
+    await _lock(db, resource, key, precondition)
+    await db.execute(_delete_by_key(resource), key_params(resource, key))
+
+
+@cache
+def _delete_by_key(resource: Resource) -> Executable:
+    return delete(resource.table).where(_key_clause(resource))
+
+
+# ------------------------------------------------------------------------------ links
+
+
+async def _require(db: AsyncConnection, resource: Resource, key: Key) -> None:
+    found = await db.execute(_by_key(resource), key_params(resource, key))
+    if found.first() is None:
+        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+
+
+def _link_values(link: Link, owner_key: Key, target_key: Key) -> dict[str, Any]:
+    info = link.info
+    values = {join.name: owner_key[local.name] for local, join in info.pairs}
+    values |= {join.name: target_key[target.name] for target, join in info.target_pairs}
+    return values
+
+
+async def link_rows(db: AsyncConnection, link: Link, *, owner_key: Key, target_key: Key) -> None:
+    """Connect two rows of an implicit many-to-many relation (already connected: no change)."""
+    await _require(db, link.owner, owner_key)
+    await _require(db, link.target, target_key)
+    secondary = cast("Table", link.info.secondary)
+    module: Any = postgresql if db.dialect.name == "postgresql" else sqlite
+    values = _link_values(link, owner_key, target_key)
+    await db.execute(module.insert(secondary).values(values).on_conflict_do_nothing())
+
+
+async def unlink_rows(db: AsyncConnection, link: Link, *, owner_key: Key, target_key: Key) -> None:
+    """Disconnect two rows (not connected: no change)."""
+    await _require(db, link.owner, owner_key)
+    await _require(db, link.target, target_key)
+    secondary = cast("Table", link.info.secondary)
+    values = _link_values(link, owner_key, target_key)
+    await db.execute(
+        delete(secondary).where(*(secondary.c[name] == value for name, value in values.items()))
+    )

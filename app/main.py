@@ -24,6 +24,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, flush_logs
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
+from app.resources import V1
 
 API_PREFIX = "/api/v1"
 
@@ -110,11 +111,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.SECRET_KEY.get_secret_value().encode(), b"app-api cursor", hashlib.sha256
     ).digest()
     install_error_handlers(app)
-    for router in api_routers(settings):
+    routers = api_routers(settings)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
     # Added innermost first: the request id wraps everything, so even a 413 or a 500 has one.
-    app.add_middleware(HotReads, prefix=f"{API_PREFIX}/pages")
+    app.add_middleware(
+        HotReads,
+        prefix=API_PREFIX,
+        resources=V1,
+        routes=[route for router in routers for route in router.routes],
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
     if settings.BACKEND_CORS_ORIGINS:
         app.add_middleware(

@@ -1,4 +1,4 @@
-"""Orderings and opaque, tamper-evident keyset cursors."""
+"""Orderings and opaque, tamper-evident keyset cursors (one kind for every resource)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,25 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum, StrEnum
 from typing import Any
+from uuid import UUID
 
 import orjson
 
 from app.core.errors import FieldError, UnprocessableError
 
 
-class PageOrder(StrEnum):
-    """`orderBy` values; a `-` prefix sorts descending. Ties are broken by `id`."""
-
-    CREATED_AT = "createdAt"
-    CREATED_AT_DESC = "-createdAt"
-    UPDATED_AT = "updatedAt"
-    UPDATED_AT_DESC = "-updatedAt"
-    PUBLISHED_AT = "publishedAt"
-    PUBLISHED_AT_DESC = "-publishedAt"
-    TITLE = "title"
-    TITLE_DESC = "-title"
-    VIEWS = "views"
-    VIEWS_DESC = "-views"
+class Order(StrEnum):
+    """`orderBy` values of a resource; a `-` prefix sorts descending. Ties: the primary key."""
 
     @property
     def column(self) -> str:
+        """The field sorted on (its Prisma name)."""
         return self.value.removeprefix("-")
 
     @property
@@ -39,26 +32,42 @@ class PageOrder(StrEnum):
         return self.value.startswith("-")
 
 
-DATETIME_COLUMNS = frozenset({"createdAt", "updatedAt", "publishedAt"})
+def order_enum(name: str, fields: Sequence[str]) -> type[Order]:
+    """The `orderBy` enum of a resource: each field ascending and descending."""
+    members: dict[str, str] = {}
+    for field in fields:
+        upper = "".join(f"_{c}" if c.isupper() else c.upper() for c in field).lstrip("_")
+        members[upper] = field
+        members[f"{upper}_DESC"] = f"-{field}"
+    order: type[Order] = Order(name, members)  # pyright: ignore[reportAssignmentType]
+    order.__doc__ = "Sort field; `-` prefix for descending. Ties are broken by the id."
+    return order
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Where the previous page ended: the sort value and id of its last row."""
+    """Where the previous page ended: the sort value and the key of its last row."""
 
     value: Any
-    id: str
+    id: Any
 
 
 def _sign(payload: bytes, key: bytes) -> bytes:
     return hmac.new(key, payload, hashlib.sha256).digest()[:12]
 
 
-def encode_cursor(order: PageOrder, position: Position, *, key: bytes) -> str:
-    value = position.value
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    payload = orjson.dumps([order.value, value, position.id])
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def encode_cursor(order: Order, position: Position, *, key: bytes) -> str:
+    payload = orjson.dumps([order.value, _plain(position.value), _plain(position.id)])
     token = payload + _sign(payload, key)
     return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
 
@@ -67,7 +76,68 @@ def _invalid(detail: str) -> UnprocessableError:
     return UnprocessableError(detail, errors=[FieldError(field="query.cursor", message=detail)])
 
 
-def decode_cursor(cursor: str, order: PageOrder, *, key: bytes) -> Position:
+class _MalformedError(ValueError):
+    pass
+
+
+_INT4 = 2**31
+_INT8 = 2**63
+
+
+def _int(value: Any, bound: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -bound <= value < bound:
+        raise _MalformedError
+    return value
+
+
+def _from_string(value: Any, parse: Any) -> Any:
+    if not isinstance(value, str):
+        raise _MalformedError
+    try:
+        return parse(value)
+    except (ValueError, InvalidOperation):
+        raise _MalformedError from None
+
+
+def _naive_datetime(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:  # timestamps are naive UTC, as Prisma stores them
+        raise ValueError(text)
+    return parsed
+
+
+def _typed(kind: str | None, value: Any) -> Any:
+    """A cursor value back in its column's Python type; `_MalformedError` when it cannot be one."""
+    if kind == "datetime":
+        return _from_string(value, _naive_datetime)
+    if kind == "date":
+        return _from_string(value, date.fromisoformat)
+    if kind == "decimal":
+        return _from_string(value, Decimal)
+    if kind == "uuid":
+        return _from_string(value, UUID)
+    if kind == "int":
+        return _int(value, _INT4)
+    if kind == "bigint":
+        return _int(value, _INT8)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _MalformedError
+        return value
+    if not isinstance(value, str):
+        raise _MalformedError
+    return value
+
+
+def decode_cursor(
+    cursor: str,
+    order: Order,
+    *,
+    key: bytes,
+    value_kind: str | None = "str",
+    nullable: bool = False,
+    id_kind: str | None = "str",
+) -> Position:
     """The position a cursor names; 422 when it is malformed, forged or for another order."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -77,37 +147,21 @@ def decode_cursor(cursor: str, order: PageOrder, *, key: bytes) -> Position:
     if len(raw) <= 12 or not hmac.compare_digest(signature, _sign(payload, key)):
         raise _invalid("The cursor is invalid or was altered.")
     try:
-        cursor_order, value, page_id = orjson.loads(payload)
+        cursor_order, value, row_id = orjson.loads(payload)
     except (orjson.JSONDecodeError, ValueError, TypeError):
         raise _invalid("The cursor is malformed.") from None
     if cursor_order != order.value:
         raise _invalid(
             f"The cursor was made for orderBy={cursor_order}; it cannot continue orderBy={order.value}."
         )
-    if not isinstance(page_id, str) or not _valid_value(order, value):
-        # Signed, so made by this service, but not in the shape this version reads (e.g. a
+    try:
+        # Signed, so made by this service, but maybe not in the shape this version reads (a
         # cursor from another release): refuse it like any other bad cursor, never a 500.
-        raise _invalid("The cursor is malformed.")
-    if order.column in DATETIME_COLUMNS and value is not None:
-        value = datetime.fromisoformat(value)
-    return Position(value=value, id=page_id)
-
-
-_INT4 = 2**31
-
-
-def _valid_value(order: PageOrder, value: Any) -> bool:
-    """Whether `value` can be the sort value of a row in `order` (as `encode_cursor` wrote it)."""
-    if value is None:
-        return order.column == "publishedAt"
-    if order.column in DATETIME_COLUMNS:
-        if not isinstance(value, str):
-            return False
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return False
-        return parsed.tzinfo is None  # timestamps are naive UTC, as Prisma stores them
-    if order.column == "views":
-        return isinstance(value, int) and not isinstance(value, bool) and -_INT4 <= value < _INT4
-    return isinstance(value, str)
+        typed_id = _typed(id_kind, row_id)
+        if value is None:
+            if not nullable:
+                raise _MalformedError
+            return Position(value=None, id=typed_id)
+        return Position(value=_typed(value_kind, value), id=typed_id)
+    except _MalformedError:
+        raise _invalid("The cursor is malformed.") from None

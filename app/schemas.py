@@ -1,12 +1,30 @@
-"""The wire format: JSON keys are the Prisma field names (camelCase)."""
+"""The wire format: JSON keys are Prisma field names, values are what Prisma's client sends.
+
+Each column type of the generated models has one wire type here: how a value is written to
+JSON (`to_json`), how it is accepted from JSON (an annotated pydantic type) and how both are
+documented in OpenAPI. `app.resource` builds every resource's models from these.
+
+| Prisma type | JSON out | JSON in |
+|---|---|---|
+| `DateTime` | `"2026-11-22T10:00:00.000Z"` | ISO 8601 (no offset: UTC) |
+| `DateTime @db.Date` | `"2026-11-22T00:00:00.000Z"` | the same, or `"2026-11-22"` |
+| `Decimal` | `"12.5"` (Prisma's `Decimal.toJSON()`) | a string or a number; never rounded |
+| `BigInt` | `"9007199254740993"` | a string of digits or an integer |
+| `String @db.Uuid` | canonical lowercase | any standard spelling |
+| `Json` | as stored | a JSON object (≤ 64 KiB, ≤ 32 levels) |
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
 from pydantic import (
@@ -17,22 +35,46 @@ from pydantic import (
     Field,
     JsonValue,
     StringConstraints,
-    field_validator,
+    WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
-
-from app.models import PageStatus
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Uuid,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import ARRAY
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 32
-INT4_MAX = 2_147_483_647
-_CONTROL = re.compile(r"[\x00]")
+MAX_TEXT_LENGTH = 10_000
+MAX_LIST_ITEMS = 100
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
+
+
+def wire_name(column_name: str) -> str:
+    """The Prisma field name of a column: `page_id` (from `@map("page_id")`) → `pageId`."""
+    # str(): SQLAlchemy's names are `quoted_name`, a str subclass orjson refuses as a key.
+    name = str(column_name)
+    return to_camel(name) if "_" in name.strip("_") else name
+
+
+# ------------------------------------------------------------------------------ validators
 
 
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL; refuse it up front rather than fail in the driver.
-    if _CONTROL.search(value):
+    if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
 
@@ -43,19 +85,34 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Title = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200),
-    AfterValidator(_not_blank),
-    AfterValidator(_no_nul),
-]
+def text_type(*, min_length: int = 0, max_length: int = MAX_TEXT_LENGTH) -> Any:
+    """A `String` input: bounded, without NUL characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+def name_type(*, max_length: int) -> Any:
+    """A `String` that must say something: 1 to `max_length` characters, not blank."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(_not_blank),
+        AfterValidator(_no_nul),
+    ]
+
+
+Title = name_type(max_length=200)
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=SLUG_PATTERN)]
-Summary = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
-Body = Annotated[str, StringConstraints(max_length=200_000), AfterValidator(_no_nul)]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
-Tags = Annotated[list[Tag], Field(max_length=32)]
+Summary = text_type(max_length=500)
+Body = text_type(max_length=200_000)
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+Tags = Annotated[list[TagName], Field(max_length=32)]
 Views = Annotated[int, Field(ge=0, le=INT4_MAX)]
-AuthorId = Annotated[int, Field(ge=1, le=INT4_MAX)]
+ForeignId = Annotated[int, Field(ge=1, le=INT4_MAX)]
+Int4 = Annotated[int, Field(ge=INT4_MIN, le=INT4_MAX)]
 
 
 def _depth(value: Any, level: int = 1) -> int:
@@ -77,7 +134,7 @@ def _depth(value: Any, level: int = 1) -> int:
     return deepest
 
 
-def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+def _check_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     if _depth(value) > MAX_METADATA_DEPTH:
         raise ValueError(f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
     try:
@@ -96,7 +153,7 @@ def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return value
 
 
-Metadata = Annotated[dict[str, JsonValue], AfterValidator(_check_metadata)]
+JsonObject = Annotated[dict[str, JsonValue], AfterValidator(_check_json)]
 
 
 def _iso_only(value: Any) -> Any:
@@ -104,9 +161,6 @@ def _iso_only(value: Any) -> Any:
     if isinstance(value, int | float):
         raise ValueError("must be an ISO 8601 date-time string")
     return value
-
-
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def to_naive_utc(value: datetime) -> datetime:
@@ -119,6 +173,93 @@ def to_naive_utc(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(to_naive_utc)]
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_input(value: Any) -> date:
+    """`2026-01-31` or an ISO date-time (its UTC calendar day, as `@db.Date` stores it)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a date (YYYY-MM-DD) or an ISO 8601 date-time string")
+    try:
+        if _DATE_ONLY.match(value):
+            return date.fromisoformat(value)
+        return to_naive_utc(datetime.fromisoformat(value.replace("Z", "+00:00"))).date()
+    except ValueError:
+        raise ValueError("must be a date (YYYY-MM-DD) or an ISO 8601 date-time string") from None
+
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_date_input),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31"]}),
+]
+
+_BIGINT = re.compile(r"^-?\d{1,20}$")
+
+
+def _bigint_input(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be an integer or a string of digits")
+    if isinstance(value, str):
+        if not _BIGINT.match(value):
+            raise ValueError("must be an integer or a string of digits")
+        value = int(value)
+    if not INT8_MIN <= value <= INT8_MAX:
+        raise ValueError("must fit in 64 bits (BigInt)")
+    return value
+
+
+BigIntInput = Annotated[
+    int,
+    BeforeValidator(_bigint_input),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^-?\d+$"}, {"type": "integer"}],
+            "description": "BigInt: a string of digits (JavaScript-safe) or an integer",
+        }
+    ),
+]
+_DECIMAL = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def decimal_input(precision: int, scale: int) -> Any:
+    """A `Decimal @db.Decimal(p, s)` input: a string or a number, refused rather than rounded."""
+    quantum = Decimal(1).scaleb(-scale)
+    limit = Decimal(10) ** (precision - scale)
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("must be a decimal number or a string holding one")
+        text = value if isinstance(value, str) else repr(value)
+        if not _DECIMAL.match(text.strip()):
+            raise ValueError("must be a decimal number or a string holding one")
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            raise ValueError("must be a decimal number or a string holding one") from None
+        if number.quantize(quantum) != number:
+            raise ValueError(f"must have at most {scale} digits after the decimal point")
+        if abs(number) >= limit:
+            raise ValueError(f"must have at most {precision - scale} digits before the point")
+        return number.quantize(quantum)
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(parse),
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
+                "description": f"Decimal({precision}, {scale}): a string (exact) or a number",
+            }
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------------ JSON out
+
+
 def iso_utc(value: datetime | None) -> str | None:
     """`2026-11-22T10:00:00.000Z`, as JavaScript's `Date.toISOString()` writes it."""
     if value is None:
@@ -128,7 +269,124 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
-def _strip_defaults(schema: dict[str, Any]) -> None:
+def iso_date(value: date | None) -> str | None:
+    """A `@db.Date` as Prisma returns it: midnight UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    return f"{value.isoformat()}T00:00:00.000Z"
+
+
+def decimal_json(value: Decimal | float | int | None) -> str | None:
+    """What decimal.js's `toJSON()` gives: no trailing zeros, exponent only when extreme."""
+    if value is None:
+        return None
+    number = Decimal(value) if not isinstance(value, Decimal) else value
+    if number.is_zero():
+        return "0"
+    number = number.normalize()
+    exponent = number.adjusted()
+    if exponent >= 21 or exponent <= -7:
+        return f"{number:e}".replace("e+", "e+").replace("E", "e")
+    return format(number, "f")
+
+
+def _string_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+# ------------------------------------------------------------------------------ wire types
+
+
+@dataclass(frozen=True, slots=True)
+class WireType:
+    """How one column travels: its JSON encoder (None: as is) and its pydantic types."""
+
+    to_json: Callable[[Any], Any] | None
+    output: Any
+    input: Any
+    # A value that sorts in a cursor (see app.pagination): the JSON kind of the encoded value.
+    cursor_kind: str | None
+
+
+def _array(item: WireType) -> WireType:
+    convert = item.to_json
+
+    def to_json(values: Any) -> list[Any]:
+        if not values:
+            return []
+        return [convert(v) for v in values] if convert else list(values)
+
+    return WireType(
+        to_json=to_json,
+        output=list[item.output],
+        input=Annotated[list[item.input], Field(max_length=MAX_LIST_ITEMS)],
+        cursor_kind=None,
+    )
+
+
+def wire_type(column: Column[Any]) -> WireType:
+    """The wire type of a column of the generated models."""
+    kind = column.type
+    if isinstance(kind, ARRAY):
+        item_type: Any = kind.item_type  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        item_column: Column[Any] = Column(column.name, item_type)
+        return _array(wire_type(item_column))
+    if isinstance(kind, SAEnum) and kind.enum_class is not None:
+        enum_class: Any = kind.enum_class
+        return WireType(_enum_value, enum_class, enum_class, "str")
+    if isinstance(kind, DateTime):
+        return WireType(
+            iso_utc,
+            Annotated[datetime, Field(description="ISO 8601 UTC (`Z`)")],
+            IsoDatetime,
+            "datetime",
+        )
+    if isinstance(kind, Date):
+        output = Annotated[datetime, Field(description="ISO 8601, midnight UTC (`@db.Date`)")]
+        return WireType(iso_date, output, IsoDate, "date")
+    if isinstance(kind, Numeric) and kind.asdecimal:
+        precision, scale = kind.precision or 65, kind.scale or 0
+        output = Annotated[
+            str,
+            Field(
+                pattern=r"^-?\d+(\.\d+)?(e[-+]\d+)?$",
+                description="Decimal as a string with the exact value (Prisma `Decimal`)",
+                examples=["12.5"],
+            ),
+        ]
+        return WireType(decimal_json, output, decimal_input(precision, scale), "decimal")
+    if isinstance(kind, BigInteger):
+        output = Annotated[
+            str,
+            Field(pattern=r"^-?\d+$", description="BigInt as a string of digits (JS-safe)"),
+        ]
+        return WireType(_string_or_none, output, BigIntInput, "bigint")
+    if isinstance(kind, Integer):
+        return WireType(None, int, Int4, "int")
+    if isinstance(kind, Boolean):
+        return WireType(None, bool, bool, "bool")
+    if isinstance(kind, Uuid):
+        return WireType(_string_or_none, UUID, UUID, "uuid")
+    if isinstance(kind, JSON):
+        output = Annotated[
+            JsonValue, Field(description="Any JSON value Prisma stored; null when unset")
+        ]
+        return WireType(None, output, JsonObject, None)
+    if isinstance(kind, String):
+        return WireType(None, str, text_type(), "str")
+    raise TypeError(f"no wire type for column {column.name!r} of type {kind!r}")
+
+
+# ------------------------------------------------------------------------------ base models
+
+
+def strip_defaults(schema: dict[str, Any]) -> None:
     # openapi-typescript makes a property with a `default` required; inputs must stay optional.
     for prop in schema.get("properties", {}).values():
         if isinstance(prop, dict):
@@ -141,7 +399,7 @@ def _title(name: str, _info: object) -> str:
 
 
 class InputModel(BaseModel):
-    """Request bodies: camelCase keys, unknown keys refused."""
+    """Request bodies: camelCase keys (Prisma's field names), unknown keys refused."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -150,141 +408,22 @@ class InputModel(BaseModel):
         validate_by_alias=True,
         validate_by_name=False,
         extra="forbid",
-        json_schema_extra=_strip_defaults,
+        json_schema_extra=strip_defaults,
     )
 
 
 class OutputModel(BaseModel):
+    """Response bodies (resources: documentation only, rows are encoded without validation)."""
+
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, field_title_generator=_title
     )
 
 
-class PageFields(InputModel):
-    """Fields a client may write. Omitted optional fields take Prisma's defaults."""
+class ListOf(OutputModel):
+    """Fields of every list response; `data` is added per resource."""
 
-    title: Title
-    slug: Slug | None = Field(
-        default=None, description="Derived from the title (and made unique) when absent"
-    )
-    summary: Summary | None = None
-    body: Body | None = None
-    published: bool | None = Field(default=None, description="Default `false`")
-    status: PageStatus | None = Field(default=None, description="Default `DRAFT`")
-    tags: Tags | None = Field(default=None, description="Default `[]`")
-    views: Views | None = Field(default=None, description="Default `0`")
-    metadata: Metadata | None = Field(
-        default=None, description="A JSON object (at most 64 KiB serialised)"
-    )
-    published_at: IsoDatetime | None = Field(
-        default=None, description="ISO 8601; without an offset it is taken as UTC"
-    )
-    author_id: AuthorId | None = None
-
-    @field_validator("published_at")
-    @classmethod
-    def _naive_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else to_naive_utc(value)
-
-
-class PageCreate(PageFields):
-    """Body of `POST /pages/`: only `title` is required."""
-
-
-class PageReplace(PageFields):
-    """Body of `PUT /pages/{id}`: the whole page; omitted fields are reset to their defaults."""
-
-
-def _non_nullable_in_schema(schema: dict[str, Any]) -> None:
-    _strip_defaults(schema)
-    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
-    for name in PATCH_NON_NULLABLE:
-        prop = properties.get(name, {})
-        options: list[Any] = prop.pop("anyOf", [])
-        non_null = [option for option in options if option != {"type": "null"}]
-        if non_null:
-            prop.update(non_null[0])
-
-
-PATCH_NON_NULLABLE = frozenset({"title", "slug", "published", "status", "views"})
-
-
-class PageUpdate(InputModel):
-    """Body of `PATCH /pages/{id}`: only the fields sent change; `null` clears a nullable one."""
-
-    model_config = ConfigDict(json_schema_extra=_non_nullable_in_schema)
-
-    # `None` here means "not sent": these are not nullable (see `_not_null` and the schema).
-    title: Title | None = None
-    slug: Slug | None = None
-    summary: Summary | None = None
-    body: Body | None = None
-    published: bool | None = None
-    status: PageStatus | None = None
-    tags: Tags | None = Field(default=None, description="`null` empties the list")
-    views: Views | None = None
-    metadata: Metadata | None = None
-    published_at: IsoDatetime | None = None
-    author_id: AuthorId | None = None
-
-    @field_validator("published_at")
-    @classmethod
-    def _naive_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else to_naive_utc(value)
-
-    @field_validator("title", "slug", "published", "status", "views", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null (omit the field to leave it unchanged)")
-        return value
-
-
-class PagePublic(OutputModel):
-    """A page as the API returns it: the fields of Prisma's `Page` type."""
-
-    id: str = Field(examples=["cm3x1k2p40000abcd1234efgh"])
-    title: str
-    slug: str
-    summary: str | None
-    body: str | None
-    published: bool
-    status: PageStatus
-    tags: list[str]
-    views: int
-    metadata: JsonValue = Field(description="Any JSON value Prisma stored; null when unset")
-    created_at: datetime = Field(description="ISO 8601 UTC (`Z`)")
-    updated_at: datetime = Field(description="ISO 8601 UTC (`Z`)")
-    published_at: datetime | None = Field(description="ISO 8601 UTC (`Z`)")
-    author_id: int | None
-
-
-class PageList(OutputModel):
-    """One page of results."""
-
-    data: list[PagePublic]
-    next_cursor: str | None = Field(
+    nextCursor: str | None = Field(  # noqa: N815
         description="Pass as `cursor` for the next page; null on the last page"
     )
     count: int | None = Field(description="Total matching rows, with `count=true`; else null")
-
-
-def page_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A page row as its JSON object (what `PagePublic` documents), without a validation pass."""
-    status = row["status"]
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "slug": row["slug"],
-        "summary": row["summary"],
-        "body": row["body"],
-        "published": row["published"],
-        "status": status.value if isinstance(status, PageStatus) else status,
-        "tags": row["tags"] or [],
-        "views": row["views"],
-        "metadata": row["metadata"],
-        "createdAt": iso_utc(row["createdAt"]),
-        "updatedAt": iso_utc(row["updatedAt"]),
-        "publishedAt": iso_utc(row["publishedAt"]),
-        "authorId": row["authorId"],
-    }

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import get_connection
 from app.core.errors import UnauthorizedError
-from app.core.security import READ_SCOPE, WRITE_SCOPE, Principal, TokenVerifier
+from app.core.security import Principal, TokenVerifier
 
 # scope="function": the transaction commits when the route returns, before the response is sent.
 DbDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
@@ -43,9 +43,3 @@ class BearerScope(HTTPBearer):
         request.state.actor = principal.subject
         principal.require(self.scope)
         return principal
-
-
-require_reader = BearerScope(READ_SCOPE)
-require_writer = BearerScope(WRITE_SCOPE)
-ReaderDep = Annotated[Principal, Depends(require_reader)]
-WriterDep = Annotated[Principal, Depends(require_writer)]

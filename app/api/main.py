@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.v1 import pages, private, utils
+from app.api.routes import link_router, resource_router
+from app.api.v1 import private, utils
 from app.core.config import Settings
+from app.resources import LINKS, V1
 
 
 def api_routers(settings: Settings) -> list[APIRouter]:
-    """The routers mounted under `/api/v1`; the private ones only when ENVIRONMENT=local.
+    """The routers mounted under `/api/v1`: one per resource and link, the private ones only
+    when ENVIRONMENT=local.
 
     Each is included on the app directly: FastAPI matches nested routers level by level, and
     one level less is measurable on a fast read.
     """
-    routers = [utils.router, pages.router]
+    routers = [utils.router]
+    routers += [resource_router(resource) for resource in V1]
+    routers += [link_router(link) for link in LINKS]
     if settings.ENVIRONMENT == "local":
         routers.append(private.router)
     return routers

@@ -14,10 +14,9 @@ from app.core.config import Settings
 from app.core.errors import ForbiddenError, UnauthorizedError
 
 ALGORITHM = "HS256"
+# Scopes are `<resource>:read` / `<resource>:write` (app.resource.Resource.scope).
 READ_SCOPE = "pages:read"
 WRITE_SCOPE = "pages:write"
-# Holding a write scope implies the read scope of the same resource.
-_IMPLIED = {WRITE_SCOPE: READ_SCOPE}
 _CACHE_SIZE = 4096
 
 # Our own rule (32+ characters outside local, a startup warning in local) replaces PyJWT's
@@ -46,7 +45,8 @@ def _scopes(claim: Any) -> frozenset[str]:
         granted = {item for item in claim if isinstance(item, str)}  # pyright: ignore[reportUnknownVariableType]
     else:
         granted = set[str]()
-    granted |= {_IMPLIED[scope] for scope in granted if scope in _IMPLIED}
+    # Holding a write scope implies the read scope of the same resource.
+    granted |= {scope[: -len(":write")] + ":read" for scope in granted if scope.endswith(":write")}
     return frozenset(granted)
 
 

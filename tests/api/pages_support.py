@@ -11,11 +11,12 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.security import READ_SCOPE, WRITE_SCOPE, create_token
-from app.crud import PAGE
+from app.resources import PAGES as PAGE_RESOURCE
 from tests.conftest import make_settings
 
 PAGES = "/api/v1/pages/"
 PROBLEM = "application/problem+json"
+PAGE = PAGE_RESOURCE.table
 CUID = re.compile(r"^c[a-z0-9]{24}$")
 ISO_UTC_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

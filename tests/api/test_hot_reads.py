@@ -23,6 +23,7 @@ from app.api.hot import HotReads
 from app.core.config import Settings
 from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
+from app.resources import V1
 from tests.api.pages_support import PAGES, READER, WRITER, bearer, create_page, page_url
 from tests.conftest import LogCapture, app_client, capture_logs, make_settings
 
@@ -247,7 +248,7 @@ async def test_hot_reads_serve_the_two_reads_and_hand_on_the_rest(
 ) -> None:
     page = await create_page(client, title="Served")
     behind = _Next()
-    hot = HotReads(behind, prefix="/api/v1/pages")
+    hot = HotReads(behind, prefix="/api/v1", resources=V1)
     served = [
         ("GET", page_url(page["id"]), 200),
         ("GET", PAGES, 200),
@@ -267,6 +268,8 @@ async def test_hot_reads_serve_the_two_reads_and_hand_on_the_rest(
         ("GET", page_url("x" * 129)),
         ("GET", "/api/v1/utils/health-check"),
         ("GET", "/api/v1/pagesx/"),
+        ("GET", "/api/v1/tags/abc"),
+        ("GET", f"{page_url(page['id'])}/revisions/"),
     ]
     for method, path in handed_on:
         assert await _call(app, hot, method, path) == 418, path

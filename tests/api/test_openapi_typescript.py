@@ -29,19 +29,28 @@ export const create: Schemas["PageCreate"] = { title: "Hello" };
 export const replace: Schemas["PageReplace"] = { title: "Hello" };
 export const patch: Schemas["PageUpdate"] = { views: 1 };
 
-// Every field of PagePublic is required, as in Prisma's Page type…
-export const allRequired: Exact<Schemas["PagePublic"], Required<Schemas["PagePublic"]>> = true;
+// Every field of Page is required, as in Prisma's Page type…
+export const allRequired: Exact<Schemas["Page"], Required<Schemas["Page"]>> = true;
 // …nullable where the column is, and only there.
-export const summaryNullable: null extends Schemas["PagePublic"]["summary"] ? true : false = true;
-export const publishedAtNullable: null extends Schemas["PagePublic"]["publishedAt"] ? true : false = true;
-export const titleNotNull: null extends Schemas["PagePublic"]["title"] ? false : true = true;
-export const createdAtNotNull: null extends Schemas["PagePublic"]["createdAt"] ? false : true = true;
+export const summaryNullable: null extends Schemas["Page"]["summary"] ? true : false = true;
+export const publishedAtNullable: null extends Schemas["Page"]["publishedAt"] ? true : false = true;
+export const titleNotNull: null extends Schemas["Page"]["title"] ? false : true = true;
+export const createdAtNotNull: null extends Schemas["Page"]["createdAt"] ? false : true = true;
 
 // PATCH may not null a non-nullable column.
 // @ts-expect-error title is not nullable
 export const badPatch: Schemas["PageUpdate"] = { title: null };
 
-export const list: Exact<Schemas["PageList"]["data"], Schemas["PagePublic"][]> = true;
+export const list: Exact<Schemas["PageList"]["data"], Schemas["PageWithRelations"][]> = true;
+
+// include= adds Prisma's relation fields, each optional; the scalar fields stay as in Page.
+export const withAuthor: Schemas["PageWithRelations"] = {} as Schemas["Page"];
+export const author: Exact<Schemas["PageWithRelations"]["author"], Schemas["User"] | null | undefined> = true;
+export const tagItems: Exact<Schemas["PageWithRelations"]["tagItems"], Schemas["Tag"][] | undefined> = true;
+// Decimal and BigInt travel as strings, a @db.Date as a date-time string.
+export const price: Exact<Schemas["PageRevision"]["price"], string> = true;
+export const byteSize: Exact<Schemas["PageRevision"]["byteSize"], string> = true;
+export const revisionIn: Schemas["PageRevisionCreate"] = { revision: 1, effectiveOn: "2026-01-31", price: 12.5, byteSize: "9007199254740993" };
 """
 
 

@@ -517,10 +517,11 @@ async def test_cursor_longer_than_512_characters_returns_422(client: httpx.Async
 async def test_cursor_signed_with_another_secret_returns_422(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    from app.pagination import PageOrder, Position, encode_cursor
+    from app.pagination import Position, encode_cursor
+    from app.resources import PageOrder
 
     cursor = encode_cursor(
-        PageOrder.TITLE, Position(value="alpha", id=cuid()), key=b"some other key"
+        PageOrder("title"), Position(value="alpha", id=cuid()), key=b"some other key"
     )
 
     response = await list_pages(client, orderBy="title", cursor=cursor)

@@ -1,0 +1,700 @@
+"""What a resource is: one declaration per Prisma model, and everything derived from it.
+
+A `Resource` is data: the generated model class, its URL segment, what may be written,
+filtered, ordered and included, and named hooks for what differs (a page's slug). From it this
+module derives, once at import, the wire models (named after the Prisma model in OpenAPI:
+`Page`, `PageCreate`, `PageReplace`, `PageUpdate`, `PageList`), the `orderBy` enum, the query
+models and the JSON encoder of a row. `app.crud` runs the statements, `app.api.routes` turns
+a resource into routes and `app.api.hot` serves its reads without FastAPI's machinery.
+
+A declaration naming a field or relation the generated model does not have raises
+`ResourceError` at import (the app does not start, `make smoke` and the tests fail) with the
+model and the field, so `make orm` after a migration shows what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
+from sqlalchemy import Column, Table, inspect
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
+from sqlmodel import SQLModel
+
+from app.pagination import Order, order_enum
+from app.schemas import (
+    InputModel,
+    ListOf,
+    OutputModel,
+    WireType,
+    strip_defaults,
+    text_type,
+    wire_name,
+    wire_type,
+)
+
+Row = Mapping[Any, Any]
+MAX_OFFSET = 1_000_000
+MAX_LIMIT = 100
+INCLUDE_LIMIT = 100
+
+
+class ResourceError(TypeError):
+    """A declaration that does not match the generated models."""
+
+
+# ------------------------------------------------------------------------------ declarations
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A query parameter of a list: `equals` a field, `has` an element, or `search` text."""
+
+    kind: Literal["equals", "has", "search"]
+    fields: tuple[str, ...] = ()
+
+
+def equals(field: str | None = None) -> Filter:
+    """Rows whose field (default: the parameter's name) equals the value."""
+    return Filter("equals", (field,) if field else ())
+
+
+def has(field: str) -> Filter:
+    """Rows whose list field contains the value."""
+    return Filter("has", (field,))
+
+
+def search(*fields: str) -> Filter:
+    """Rows where any of the text fields contains the value, case-insensitively."""
+    return Filter("search", fields)
+
+
+# A hook gets the transaction's connection and the column values about to be written.
+CreateHook = Callable[[AsyncConnection, dict[str, Any]], Awaitable[None]]
+ReplaceHook = Callable[[AsyncConnection, dict[str, Any], Row], Awaitable[None]]
+# Called when an insert hit a unique constraint on `field`; True: values changed, try again.
+ConflictHook = Callable[[AsyncConnection, dict[str, Any], str, frozenset[str]], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Per-model behaviour, by name (values are keyed by column name)."""
+
+    before_create: CreateHook | None = None
+    before_replace: ReplaceHook | None = None
+    retry_conflict: ConflictHook | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    """One Prisma model served over HTTP. Field names are Prisma's (`authorId`)."""
+
+    model: type[SQLModel]
+    segment: str
+    writable: tuple[str, ...] = ()
+    orderings: tuple[str, ...] = ()
+    default_order: str | None = None
+    filters: Mapping[str, Filter] = field(default_factory=dict[str, Filter])
+    includes: tuple[str, ...] = ()
+    # Input types with the model's own bounds (otherwise: the column type's defaults).
+    types: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    descriptions: Mapping[str, str] = field(default_factory=dict[str, str])
+    # Required columns a hook fills in when the client leaves them out.
+    derived: tuple[str, ...] = ()
+    hooks: Hooks = Hooks()
+    # Nested under the resource of this relation (`page` → /pages/{id}/revisions/...).
+    parent: str | None = None
+    plural: str | None = None
+    include_limit: int = INCLUDE_LIMIT
+
+    # ---------------------------------------------------------------- the table
+
+    @cached_property
+    def name(self) -> str:
+        """The Prisma model name (`PageRevision`): schema names and operation ids."""
+        return self.model.__name__
+
+    @cached_property
+    def plural_name(self) -> str:
+        return self.plural or plural_of(self.name)
+
+    @cached_property
+    def label(self) -> str:
+        """For messages: `page revision`."""
+        return "".join(f" {c.lower()}" if c.isupper() else c for c in self.name).strip()
+
+    @cached_property
+    def table(self) -> Table:
+        return cast("Table", inspect(self.model).local_table)
+
+    @cached_property
+    def read_only(self) -> bool:
+        return not self.writable
+
+    @cached_property
+    def fields(self) -> dict[str, FieldInfo]:
+        """Every column by Prisma field name, in the model's order."""
+        return {info.name: info for info in map(FieldInfo.of, self.table.columns)}
+
+    @cached_property
+    def columns(self) -> tuple[Column[Any], ...]:
+        return tuple(self.table.columns)
+
+    @cached_property
+    def primary_key(self) -> tuple[FieldInfo, ...]:
+        return tuple(f for f in self.fields.values() if f.column.primary_key)
+
+    @cached_property
+    def parent_relation(self) -> Relation | None:
+        return self.relation(self.parent) if self.parent else None
+
+    @cached_property
+    def parent_fields(self) -> tuple[FieldInfo, ...]:
+        """Fields the parent's key fills (`pageId`), from the URL."""
+        if self.parent_relation is None:
+            return ()
+        return tuple(self.field_of(column) for column, _ in self.parent_relation.pairs)
+
+    @cached_property
+    def key(self) -> FieldInfo:
+        """The field in this resource's own URL: `/{segment}/{key}`."""
+        own = [f for f in self.primary_key if f not in self.parent_fields]
+        if len(own) != 1:
+            raise ResourceError(f"{self.name}: needs exactly one primary key field of its own")
+        return own[0]
+
+    def field_of(self, column: Column[Any]) -> FieldInfo:
+        return next(f for f in self.fields.values() if f.column is column)
+
+    def field_named(self, name: str, *, role: str) -> FieldInfo:
+        info = self.fields.get(name)
+        if info is None:
+            known = ", ".join(self.fields)
+            raise ResourceError(
+                f"resource {self.segment!r}: {role} names {name!r}, which the generated model "
+                f"app.models.{self.name} does not have (fields: {known}). Update the "
+                "declaration in app/resources.py after `make orm`."
+            )
+        return info
+
+    @cached_property
+    def scope(self) -> str:
+        """Token scopes are `<scope>:read` / `<scope>:write`; nested resources use the parent's."""
+        parent = parent_of(self)
+        return parent.scope if parent else self.segment
+
+    # ---------------------------------------------------------------- relations
+
+    def relation(self, name: str) -> Relation:
+        relationships = inspect(self.model).relationships
+        if name not in relationships:
+            known = ", ".join(relationships.keys())
+            raise ResourceError(
+                f"resource {self.segment!r}: relation {name!r} is not on the generated model "
+                f"app.models.{self.name} (relations: {known})."
+            )
+        return Relation.of(name, relationships[name])
+
+    @cached_property
+    def relations(self) -> dict[str, Relation]:
+        """The relations `include=` may name."""
+        return {name: self.relation(name) for name in self.includes}
+
+    # ---------------------------------------------------------------- wire models
+
+    @cached_property
+    def to_json(self) -> Callable[[Row], dict[str, Any]]:
+        """A row (asyncpg Record or SQLAlchemy mapping) as its JSON object, without validation."""
+        plain = tuple((f.name, f.column.name) for f in self.fields.values() if not f.wire.to_json)
+        encoded = tuple(
+            (f.name, f.column.name, f.wire.to_json)
+            for f in self.fields.values()
+            if f.wire.to_json is not None
+        )
+
+        def to_json(row: Row) -> dict[str, Any]:
+            body = {key: row[column] for key, column in plain}
+            for key, column, encode in encoded:
+                body[key] = encode(row[column])
+            return body
+
+        return to_json
+
+    @cached_property
+    def output_model(self) -> type[BaseModel]:
+        """The JSON of one row, named after the Prisma model (`Page`)."""
+        definitions: dict[str, Any] = {}
+        for info in self.fields.values():
+            output = info.wire.output
+            if info.nullable and not info.is_list:
+                output = optional(output)
+            definitions[info.name] = (output, _described(info, self.descriptions))
+        return create_model(
+            self.name,
+            __base__=OutputModel,
+            __doc__=f"A {self.label} as the API returns it: the fields of Prisma's `{self.name}`.",
+            **definitions,
+        )
+
+    @cached_property
+    def included_model(self) -> type[BaseModel]:
+        """The JSON of one row with the relations `include=` adds (each key only when asked)."""
+        if not self.relations:
+            return self.output_model
+        definitions: dict[str, Any] = {}
+        for name, relation in self.relations.items():
+            target = resource_for(relation.target).output_model
+            shape: Any = list_of(target) if relation.many else optional(target)
+            definitions[name] = (shape, Field(default=None, description=relation.description))
+        return create_model(
+            f"{self.name}WithRelations",
+            __base__=self.output_model,
+            __doc__=f"A {self.label} with the relations named in `include`.",
+            **definitions,
+        )
+
+    @cached_property
+    def list_model(self) -> type[BaseModel]:
+        return create_model(
+            f"{self.name}List",
+            __base__=ListOf,
+            __doc__="One page of results.",
+            data=(list_of(self.included_model), ...),
+        )
+
+    def _input_type(self, info: FieldInfo) -> Any:
+        return self.types.get(info.name, info.wire.input)
+
+    @cached_property
+    def writable_fields(self) -> tuple[FieldInfo, ...]:
+        return tuple(self.field_named(name, role="writable") for name in self.writable)
+
+    @cached_property
+    def changeable_fields(self) -> tuple[FieldInfo, ...]:
+        """What PUT and PATCH may change: the writable fields outside the primary key."""
+        return tuple(f for f in self.writable_fields if not f.column.primary_key)
+
+    def _body_model(self, suffix: str, *, partial: bool, doc: str) -> type[BaseModel]:
+        definitions: dict[str, Any] = {}
+        required = () if partial else self.required
+        fields = self.writable_fields if suffix == "Create" else self.changeable_fields
+        for info in fields:
+            annotation = self._input_type(info)
+            description = self.descriptions.get(info.name) or info.default_description
+            if info in required:
+                definitions[info.name] = (annotation, Field(description=description))
+            else:
+                definitions[info.name] = (
+                    optional(annotation),
+                    Field(default=None, description=description),
+                )
+        validators: dict[str, Any] = {}
+        base: type[BaseModel] = InputModel
+        if partial:
+            non_null = [f.name for f in fields if not f.nullable]
+            base = type(
+                f"{self.name}{suffix}Base",
+                (InputModel,),
+                {"model_config": ConfigDict(json_schema_extra=_non_nullable(non_null))},
+            )
+            if non_null:
+                validators["not_null"] = field_validator(*non_null, mode="before")(_not_null)
+        return create_model(
+            f"{self.name}{suffix}",
+            __base__=base,
+            __doc__=doc,
+            __validators__=validators,
+            **definitions,
+        )
+
+    @cached_property
+    def required(self) -> tuple[FieldInfo, ...]:
+        """Writable fields a create must carry: NOT NULL, no default, not derived by a hook."""
+        derived = {self.field_named(name, role="derived").name for name in self.derived}
+        return tuple(
+            f for f in self.writable_fields if f.required_on_create and f.name not in derived
+        )
+
+    @cached_property
+    def create_model(self) -> type[BaseModel]:
+        names = ", ".join(f"`{f.name}`" for f in self.required) or "nothing"
+        return self._body_model(
+            "Create",
+            partial=False,
+            doc=f"Body of a create: {names} required; omitted fields take Prisma's defaults.",
+        )
+
+    @cached_property
+    def replace_model(self) -> type[BaseModel]:
+        return self._body_model(
+            "Replace",
+            partial=False,
+            doc="Body of a full replace (PUT): omitted fields are reset to their defaults.",
+        )
+
+    @cached_property
+    def update_model(self) -> type[BaseModel]:
+        return self._body_model(
+            "Update",
+            partial=True,
+            doc="Body of a partial update (PATCH): only the fields sent change; `null` clears a nullable one.",
+        )
+
+    # ---------------------------------------------------------------- queries
+
+    @cached_property
+    def order(self) -> type[Order]:
+        for name in self.orderings:
+            self.field_named(name, role="orderings")
+        fields = self.orderings or (self.key.name,)
+        return order_enum(f"{self.name}OrderBy", fields)
+
+    @cached_property
+    def default(self) -> Order:
+        return self.order(self.default_order or self.order_fields[0])
+
+    @cached_property
+    def order_fields(self) -> tuple[str, ...]:
+        return self.orderings or (self.key.name,)
+
+    def filter_fields(self, name: str, spec: Filter) -> tuple[FieldInfo, ...]:
+        return tuple(self.field_named(f, role=f"filter {name!r}") for f in spec.fields or (name,))
+
+    @cached_property
+    def list_query(self) -> type[BaseModel]:
+        """Query parameters of the list route, validated in one call (see app.api.query)."""
+        definitions: dict[str, Any] = {
+            "limit": (
+                int,
+                Field(
+                    default=20, ge=1, le=MAX_LIMIT, description=f"Rows per page (1 to {MAX_LIMIT})"
+                ),
+            ),
+            "cursor": (
+                optional(Annotated[str, StringConstraints(max_length=512)]),
+                Field(
+                    default=None,
+                    description="`nextCursor` of the previous page (keyset pagination)",
+                ),
+            ),
+            "offset": (
+                int | None,
+                Field(
+                    default=None,
+                    ge=0,
+                    le=MAX_OFFSET,
+                    description="Rows to skip (use `cursor` for deep pages)",
+                ),
+            ),
+            "orderBy": (
+                self.order,
+                Field(
+                    default=self.default,
+                    description="Sort field; `-` prefix for descending. Ties are broken by the id.",
+                ),
+            ),
+        }
+        for name, spec in self.filters.items():
+            definitions[name] = (
+                optional(self._filter_type(name, spec)),
+                Field(default=None, description=_filter_doc(spec)),
+            )
+        if self.includes:
+            definitions["include"] = _include_field(self)
+        definitions["count"] = (
+            bool,
+            Field(default=False, description="Also return the exact total (`count`)"),
+        )
+        return create_model(
+            f"{self.name}ListQuery",
+            __config__=ConfigDict(extra="forbid"),
+            __doc__=f"Query parameters of the {self.label} list.",
+            **definitions,
+        )
+
+    def _filter_type(self, name: str, spec: Filter) -> Any:
+        fields = self.filter_fields(name, spec)
+        if spec.kind == "search":
+            return text_type(min_length=1, max_length=200)
+        info = fields[0]
+        declared = self.types.get(info.name)
+        if spec.kind == "has":
+            if not info.is_list:
+                raise ResourceError(
+                    f"resource {self.segment!r}: filter {name!r} needs a list field"
+                )
+            item = _list_item(declared) if declared is not None else None
+            return item or text_type(min_length=1, max_length=200)
+        if info.wire.cursor_kind == "str" and not info.is_enum:
+            return text_type(min_length=1, max_length=200)
+        return declared if declared is not None else info.wire.input
+
+    @cached_property
+    def get_query(self) -> type[BaseModel]:
+        """Query parameters of the by-key route (only `include`; others are ignored)."""
+        definitions: dict[str, Any] = {}
+        if self.includes:
+            definitions["include"] = _include_field(self)
+        return create_model(
+            f"{self.name}GetQuery", __config__=ConfigDict(extra="ignore"), **definitions
+        )
+
+    def check(self) -> None:
+        """Derive everything now: a declaration that does not match the models fails at import."""
+        for name in (*self.writable, *self.derived, *self.orderings):
+            self.field_named(name, role="declaration")
+        for name in (*self.types, *self.descriptions):
+            self.field_named(name, role="types/descriptions")
+        for name, spec in self.filters.items():
+            self._filter_type(name, spec)
+        _ = (self.key, self.order, self.default, self.relations, self.list_query, self.get_query)
+        _ = (self.output_model, self.included_model, self.list_model, self.to_json)
+        if self.writable:
+            _ = (self.create_model, self.replace_model, self.update_model)
+
+
+@dataclass(frozen=True, eq=False)
+class Link:
+    """An implicit many-to-many relation: `PUT`/`DELETE /{owner}/{id}/{segment}/{targetId}`."""
+
+    owner: Resource
+    relation: str
+    segment: str
+
+    @cached_property
+    def info(self) -> Relation:
+        info = self.owner.relation(self.relation)
+        if info.secondary is None:
+            raise ResourceError(f"{self.owner.name}.{self.relation}: not a many-to-many relation")
+        return info
+
+    @cached_property
+    def target(self) -> Resource:
+        return resource_for(self.info.target)
+
+    @cached_property
+    def item_name(self) -> str:
+        """`tagItems` → `TagItem` (operation ids `linkPageTagItem`, `unlinkPageTagItem`)."""
+        singular = self.relation[:-1] if self.relation.endswith("s") else self.relation
+        return singular[0].upper() + singular[1:]
+
+    @cached_property
+    def param(self) -> str:
+        """The path parameter of the target's key: `tagId`."""
+        return self.target.name[0].lower() + self.target.name[1:] + "Id"
+
+
+# ------------------------------------------------------------------------------ derived parts
+
+
+@dataclass(frozen=True, eq=False)
+class FieldInfo:
+    """One column as the API sees it."""
+
+    name: str
+    column: Column[Any]
+    wire: WireType
+
+    @classmethod
+    def of(cls, column: Column[Any]) -> FieldInfo:
+        return cls(name=wire_name(column.name), column=column, wire=wire_type(column))
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.column.nullable)
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.column.type, ARRAY)
+
+    @property
+    def is_enum(self) -> bool:
+        return getattr(self.column.type, "enum_class", None) is not None
+
+    @property
+    def has_default(self) -> bool:
+        column = self.column
+        return (
+            column.server_default is not None
+            or column.default is not None
+            or (column.primary_key and column.autoincrement is True)
+        )
+
+    @property
+    def required_on_create(self) -> bool:
+        return not self.nullable and not self.has_default
+
+    @property
+    def default_description(self) -> str | None:
+        server_default = self.column.server_default
+        text = getattr(getattr(server_default, "arg", None), "text", None)
+        if isinstance(text, str) and text.upper() != "CURRENT_TIMESTAMP":
+            return f"Default `{text.strip(chr(39))}`"
+        if self.is_list:
+            return "Default `[]`"
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class Relation:
+    """A relation field of a model, as the include loader needs it."""
+
+    name: str
+    target: type[SQLModel]
+    direction: str  # "one" (many-to-one), "many" (one-to-many), "link" (many-to-many)
+    # (column on this side, column on the other side) — for "link": this side ↔ join table.
+    pairs: tuple[tuple[Column[Any], Column[Any]], ...]
+    secondary: Table | None = None
+    # For "link": (target column, join table column).
+    target_pairs: tuple[tuple[Column[Any], Column[Any]], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, prop: RelationshipProperty[Any]) -> Relation:
+        target = cast("type[SQLModel]", prop.mapper.class_)
+        if prop.direction is RelationshipDirection.MANYTOMANY:
+            assert prop.secondary is not None
+            assert prop.secondary_synchronize_pairs is not None
+            return cls(
+                name,
+                target,
+                "link",
+                _pairs(prop.synchronize_pairs),
+                secondary=cast("Table", prop.secondary),
+                target_pairs=_pairs(prop.secondary_synchronize_pairs),
+            )
+        pairs = _pairs(prop.local_remote_pairs or [])
+        direction = "one" if prop.direction is RelationshipDirection.MANYTOONE else "many"
+        return cls(name, target, direction, pairs)
+
+    @property
+    def many(self) -> bool:
+        return self.direction != "one"
+
+    @property
+    def description(self) -> str:
+        if self.many:
+            return (
+                f"With `include={self.name}`: the related {self.target.__name__} rows "
+                f"(at most {INCLUDE_LIMIT})"
+            )
+        return f"With `include={self.name}`: the related {self.target.__name__}, or null"
+
+
+def _pairs(pairs: Sequence[tuple[Any, Any]]) -> tuple[tuple[Column[Any], Column[Any]], ...]:
+    return tuple((cast("Column[Any]", a), cast("Column[Any]", b)) for a, b in pairs)
+
+
+def optional(annotation: Any) -> Any:
+    """`annotation | None`, for annotations built at run time."""
+    return annotation | None
+
+
+def list_of(annotation: Any) -> Any:
+    """`list[annotation]`, for annotations built at run time."""
+    return list.__class_getitem__(annotation)
+
+
+def plural_of(name: str) -> str:
+    if name.endswith("y"):
+        return name[:-1] + "ies"
+    if name.endswith("s"):
+        return name + "es"
+    return name + "s"
+
+
+def _described(info: FieldInfo, descriptions: Mapping[str, str]) -> Any:
+    description = descriptions.get(info.name)
+    return Field(description=description) if description else Field()
+
+
+def _filter_doc(spec: Filter) -> str | None:
+    if spec.kind == "search":
+        fields = " or ".join(spec.fields)
+        return f"Case-insensitive substring of the {fields}"
+    if spec.kind == "has":
+        return f"Rows whose `{spec.fields[0]}` contain this value"
+    return None
+
+
+def _list_item(annotation: Any) -> Any:
+    """`Annotated[list[X], ...]` → X."""
+    from typing import get_args, get_origin
+
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    args = get_args(annotation)
+    return args[0] if args else None
+
+
+def _include_field(resource: Resource) -> Any:
+    names = ", ".join(f"`{name}`" for name in resource.includes)
+    return (
+        optional(Annotated[str, StringConstraints(max_length=200)]),
+        Field(
+            default=None,
+            description=f"Relations to add, comma-separated (Prisma's `include`): {names}",
+        ),
+    )
+
+
+def _not_null(cls: type[BaseModel], value: Any) -> Any:
+    if value is None:
+        raise ValueError("may not be null (omit the field to leave it unchanged)")
+    return value
+
+
+def _non_nullable(names: Sequence[str]) -> Callable[[dict[str, Any]], None]:
+    """PATCH schemas: a non-nullable field may be omitted but not sent as null."""
+
+    def fix(schema: dict[str, Any]) -> None:
+        strip_defaults(schema)
+        properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+        for name in names:
+            prop = properties.get(name, {})
+            options: list[Any] = prop.pop("anyOf", [])
+            non_null = [option for option in options if option != {"type": "null"}]
+            if len(non_null) == 1:
+                prop.update(non_null[0])
+            elif non_null:
+                prop["anyOf"] = non_null
+
+    return fix
+
+
+# ------------------------------------------------------------------------------ the registry
+
+_BY_MODEL: dict[type[SQLModel], Resource] = {}
+
+
+def register(*resources: Resource) -> tuple[Resource, ...]:
+    """Make resources known (for `include` targets and parents), then check each one."""
+    for resource in resources:
+        _BY_MODEL.setdefault(resource.model, resource)
+    for resource in resources:
+        resource.check()
+    return resources
+
+
+def registered() -> list[Resource]:
+    return list(_BY_MODEL.values())
+
+
+def resource_for(model: type[SQLModel]) -> Resource:
+    resource = _BY_MODEL.get(model)
+    if resource is None:
+        raise ResourceError(f"no resource serves {model.__name__}; declare one in app/resources.py")
+    return resource
+
+
+def parent_of(resource: Resource) -> Resource | None:
+    relation = resource.parent_relation
+    return resource_for(relation.target) if relation else None
+
+
+def names(items: Sequence[FieldInfo]) -> list[str]:
+    return [item.name for item in items]

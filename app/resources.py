@@ -1,0 +1,165 @@
+"""The v1 resources: one declaration per Prisma model (see app/resource.py for the fields).
+
+Adding a model: `make orm`, then a declaration here and its name in `V1` (README: "Adding a
+model"). Field names are Prisma's; what a declaration leaves out gets the column type's
+defaults (bounds, wire types, `Default` descriptions).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from typing import Any, cast
+
+from sqlalchemy import Column, Table, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.models import Page, PageRevision, Tag, User
+from app.resource import Hooks, Link, Resource, equals, has, register, search
+from app.schemas import Body, ForeignId, Slug, Summary, Tags, Title, Views, name_type
+from app.view_tables import PublishedPage
+
+# ------------------------------------------------------------------------------ page hooks
+
+_SLUG_MAX = 200
+_SLUG_PROBES = 100  # base, base-2 … base-101 are looked up by index in one query
+_PAGE = cast("Table", inspect(Page).local_table)
+_SLUG: Column[str] = _PAGE.c.slug
+_ID: Column[str] = _PAGE.c.id
+
+
+def slugify(title: str) -> str:
+    """`Hello, World!` → `hello-world` (ASCII, lowercase, dashes); `page` if nothing is left."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    slug = slug[: _SLUG_MAX - 8].rstrip("-")  # room for a "-N" suffix
+    return slug or "page"
+
+
+async def _free_slug(db: AsyncConnection, base: str, *, exclude_id: str | None) -> str:
+    """`base`, or `base-2`, `base-3`, … — the first not taken by another page."""
+    candidates = [base, *(f"{base}-{n}" for n in range(2, 2 + _SLUG_PROBES))]
+    # Point lookups on the unique index (a LIKE 'base-%' prefix scan cannot use it under a
+    # non-C collation and reads every slug).
+    query: Any = select(_SLUG).where(_SLUG.in_(candidates))
+    if exclude_id is not None:
+        query = query.where(_ID != exclude_id)
+    taken = set((await db.scalars(query)).all())
+    free = next((slug for slug in candidates if slug not in taken), None)
+    return free or f"{base}-{secrets.token_hex(4)}"
+
+
+async def _derive_slug(_db: AsyncConnection, values: dict[str, Any]) -> None:
+    # The common case first: the slug derived from the title is free (one INSERT).
+    if values.get("slug") is None:
+        values["slug"] = slugify(values["title"])
+
+
+async def _next_free_slug(
+    db: AsyncConnection, values: dict[str, Any], field: str, sent: frozenset[str]
+) -> bool:
+    if field != "slug" or "slug" in sent:
+        return False  # a slug the client chose is theirs to change: 409
+    base = slugify(values["title"])
+    if db.dialect.name == "postgresql":
+        # Creators deriving the same slug take turns until they commit, so each one sees the
+        # slugs the others took (otherwise N concurrent "Untitled" pages race for one suffix).
+        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}"))))
+    values["slug"] = await _free_slug(db, base, exclude_id=None)
+    return True
+
+
+async def _replace_slug(db: AsyncConnection, values: dict[str, Any], current: Any) -> None:
+    if values.get("slug") is None:
+        values["slug"] = await _free_slug(db, slugify(values["title"]), exclude_id=current["id"])
+
+
+# ------------------------------------------------------------------------------ resources
+
+# fmt: off
+PAGES = Resource(
+    model=Page,
+    segment="pages",
+    writable=(
+        "title",
+        "slug",
+        "summary",
+        "body",
+        "published",
+        "status",
+        "tags",
+        "views",
+        "metadata",
+        "publishedAt",
+        "authorId",
+    ),
+    orderings=("createdAt", "updatedAt", "publishedAt", "title", "views"),
+    default_order="-createdAt",
+    filters={
+        "status": equals(),
+        "published": equals(),
+        "authorId": equals(),
+        "tag": has("tags"),
+        "slug": equals(),
+        "q": search("title", "summary"),
+    },
+    includes=("author", "tagItems", "revisions"),
+    types={
+        "title": Title,
+        "slug": Slug,
+        "summary": Summary,
+        "body": Body,
+        "tags": Tags,
+        "views": Views,
+        "authorId": ForeignId,
+    },
+    descriptions={
+        "slug": "Derived from the title (and made unique) when absent",
+        "metadata": "A JSON object (at most 64 KiB serialised)",
+        "publishedAt": "ISO 8601; without an offset it is taken as UTC",
+    },
+    derived=("slug",),
+    hooks=Hooks(
+        before_create=_derive_slug, retry_conflict=_next_free_slug, before_replace=_replace_slug
+    ),
+)
+# fmt: on
+
+TAGS = Resource(
+    model=Tag,
+    segment="tags",
+    writable=("name",),
+    orderings=("id", "name"),
+    filters={"name": equals()},
+    includes=("pages",),
+    types={"name": name_type(max_length=64)},
+)
+
+USERS = Resource(
+    model=User,
+    segment="users",
+    orderings=("id", "email", "createdAt"),
+    filters={"role": equals(), "email": equals()},
+    includes=("pages",),
+)
+
+PUBLISHED_PAGES = Resource(
+    model=PublishedPage,
+    segment="published-pages",
+    orderings=("publishedAt", "updatedAt", "title"),
+    default_order="-publishedAt",
+    filters={"authorId": equals(), "slug": equals()},
+)
+
+PAGE_REVISIONS = Resource(
+    model=PageRevision,
+    segment="revisions",
+    parent="page",
+    writable=("revision", "externalId", "price", "byteSize", "effectiveOn"),
+    orderings=("revision", "effectiveOn"),
+)
+
+V1: tuple[Resource, ...] = register(PAGES, TAGS, USERS, PUBLISHED_PAGES, PAGE_REVISIONS)
+LINKS: tuple[Link, ...] = (Link(owner=PAGES, relation="tagItems", segment="tag-items"),)
+PageOrder = PAGES.order
