@@ -1,26 +1,38 @@
 """`make bench`: app-api under wrk, against a seeded scratch PostgreSQL database.
 
-What it does, in order (about 2.5 minutes on 2 cores; the scratch database is always dropped):
+What it does, in order (about 4.5 minutes on 2 cores, plus about 20 s the first time for
+`npm ci`; the scratch database is always dropped):
 
 1. Creates a database on ``BENCH_DATABASE_URL`` / ``TEST_DATABASE_URL`` /
    postgresql://postgres@127.0.0.1:5432, migrates it from prisma/migrations and seeds 1,000
-   users and 100,000 pages (bench/seed.py).
-2. Starts app-api as in production: ``uvicorn app.main:app --workers 1 --no-access-log`` with
-   ``ENVIRONMENT=staging``, a random ``SECRET_KEY`` and ``LOG_JSON=true`` (the JSON access log
-   of our middleware is on, written to a file); and the reference app (bench/reference.py)
-   with the same uvicorn flags and the same pool size.
-3. Walks ``GET /api/v1/pages/?limit=100`` through real cursors to depths 50,000 and 99,900
+   users, 100,000 pages, 1,000 tags and 3 tags per page (bench/seed.py).
+2. Installs the Node + Prisma reference when its lock or the Prisma schema changed
+   (bench/prisma_node: ``npm ci`` from the npm registry, then ``prisma generate`` into
+   bench/prisma_node/generated; both git-ignored). Without Node ≥ 20.6 or npm, or when the
+   install fails, it says so and measures the rest.
+3. Starts, each with its own pool of the service's size (10):
+   - app-api as in production: ``uvicorn app.main:app --workers 1 --no-access-log`` with
+     ``ENVIRONMENT=staging``, a random ``SECRET_KEY``, ``LOG_JSON=true`` (the JSON access log of
+     our middleware is on, written to a file) and ``METRICS_ENABLED=true``;
+   - the same app-api with ``METRICS_ENABLED=false`` (the cost of the Prometheus metrics);
+   - the raw reference (bench/reference.py: Starlette + asyncpg + orjson), same uvicorn flags;
+   - the Node + Prisma reference (bench/prisma_node/server.ts: ``node:http`` + the Prisma 7
+     client over ``@prisma/adapter-pg``), run as ``node --import tsx server.ts``.
+4. Walks ``GET /api/v1/pages/?limit=100`` through real cursors to depths 50,000 and 99,900
    (the last full page of 100,000 rows).
-4. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
+5. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
    (3x the pool of 10: requests queue for a connection, as under real load), 3 s warm-up then
-   10 s measured, 5 s request timeout. Scenarios a target compares (service and reference;
-   first and deep pages) are measured in 2 interleaved rounds of 5 s, so drifts in what else
-   the shared machine is doing hit all of them alike (see measure_group; shorter rounds weigh
-   the latency burst of wrk opening its 32 connections too much in p99). ``--duration`` (or
-   ``BENCH_DURATION``), ``--rounds``, ``--warmup`` and ``--connections`` change that.
-5. Prints a table (with the server's CPU time per request, which depends less on what else
-   the machine is doing than req/s), checks the targets (PASS/FAIL) and writes
-   bench/results.json.
+   10 s measured, 5 s request timeout. The scenarios of one group (an operation on every
+   server, and what a target compares with it) are measured in 2 interleaved rounds of 5 s, so
+   drifts in what else the shared machine is doing hit all of them alike (see measure_group;
+   shorter rounds weigh the latency burst of wrk opening its 32 connections too much in p99).
+   ``--duration`` (or ``BENCH_DURATION``), ``--rounds``, ``--warmup`` and ``--connections``
+   change that.
+6. Prints a table per scenario (with the server's CPU time per request, which depends less on
+   what else the machine is doing than req/s) and one per operation (app-api, raw reference,
+   Node + Prisma side by side), checks the targets (PASS/FAIL) and writes bench/results.json.
+   Non-2xx responses (a route that does not exist yet answers 404) are counted and reported:
+   the targets that involve them fail, and the run still finishes.
 
 Exit code 0 when the measurement ran (even if a target fails), 2 on a harness error, 130 when
 interrupted.
@@ -30,9 +42,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -59,6 +73,9 @@ from tools.migrate import database_name, drop_database, to_conninfo
 ROOT = Path(__file__).resolve().parent.parent
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 RESULTS = Path(__file__).resolve().parent / "results.json"
+PRISMA_NODE = Path(__file__).resolve().parent / "prisma_node"
+PRISMA_SCHEMA = ROOT / "prisma" / "schema.prisma"
+NODE_MIN = (20, 6)  # `node --import` (tsx's loader)
 
 THREADS = 2
 CONNECTIONS = 32
@@ -68,9 +85,14 @@ ROUNDS = 2
 TIMEOUT = "5s"
 USERS = 1_000
 PAGES = 100_000
+TAGS = 1_000
+TAGS_PER_PAGE = 3
+SCOPES = ["pages:read", "pages:write", "users:read", "tags:read", "tags:write"]
+INCLUDE = "?include=author,tagItems"
 WALK_LIMIT = 100
 DEPTHS = {"list_depth_50k": 50_000, "list_depth_100k": 100_000}
 API = "/api/v1/pages/"
+TAGS_API = "/api/v1/tags/"
 UVICORN = ["-m", "uvicorn", "--workers", "1", "--host", "127.0.0.1", "--no-access-log"]
 STARTED = time.monotonic()
 
@@ -123,24 +145,35 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def uvicorn(app: str, probe: str) -> list[str]:
+    """`python -m uvicorn … <app>` on the port of `probe`."""
+    return [sys.executable, *UVICORN, "--port", str(urlsplit(probe).port), app]
+
+
 @contextlib.contextmanager
-def serve(name: str, app: str, env: dict[str, str], probe: str, log_path: Path) -> Iterator[int]:
-    """Run `uvicorn <app>` (output to `log_path`) for the block; yields the worker's pid once
-    `probe` answers 200."""
-    port = str(urlsplit(probe).port)
-    argv = [sys.executable, *UVICORN, "--port", port, app]
+def serve(
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    probe: str,
+    log_path: Path,
+    cwd: Path = ROOT,
+    ready_s: float = 30,
+) -> Iterator[int]:
+    """Run `argv` (output to `log_path`) for the block; yields the worker's pid once `probe`
+    answers 200."""
     with log_path.open("wb") as out:
         # Own session: a Ctrl-C reaches the harness only, which then stops the server itself.
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_s
         while not _answers(probe):
             if proc.poll() is not None:
                 raise HarnessError(f"{name} exited with {proc.returncode}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                raise HarnessError(f"{name} not ready after 30 s:\n{_tail(log_path)}")
+                raise HarnessError(f"{name} not ready after {ready_s:.0f} s:\n{_tail(log_path)}")
             time.sleep(0.2)
         yield worker_pid(proc.pid)
     finally:
@@ -190,17 +223,130 @@ def plain_postgres_url(url: str) -> str:
     return urlunsplit(("postgresql", *parts[1:]))
 
 
+# ---------------------------------------------------------------- the Node + Prisma reference
+
+NODE_NOTES = (
+    "Node + Prisma: node:http + Prisma 7 client (prisma-client generator, query compiler) over "
+    "@prisma/adapter-pg with a pg pool of the service's size; verifies the HS256 bearer token "
+    "(signature, exp, scope) and caches verified tokens, as app-api does; sets an ETag (SHA-1) "
+    "on single-page responses; POST derives the slug from the title when absent (no suffix on "
+    "a clash: 409). Unlike app-api: no access log, no request id, minimal input validation "
+    "(a field allow-list and a required title), one process like the service's one worker."
+)
+
+
+def _digest(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _node_version(node: str) -> tuple[int, ...]:
+    done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    found = re.match(r"v(\d+)\.(\d+)", done.stdout.strip())
+    return tuple(int(part) for part in found.groups()) if found else (0, 0)
+
+
+def _step(what: str, argv: list[str], env: dict[str, str], log_path: Path, timeout: int) -> None:
+    """Run one install step in bench/prisma_node (output appended to `log_path`)."""
+    with log_path.open("ab") as out:
+        out.write(f"$ {' '.join(argv)}\n".encode())
+        out.flush()
+        try:
+            done = subprocess.run(
+                argv, cwd=PRISMA_NODE, env=env, stdout=out, stderr=subprocess.STDOUT,
+                timeout=timeout, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise HarnessError(f"{what} took over {timeout} s (see {log_path})") from None
+    if done.returncode != 0:
+        raise HarnessError(f"{what} exited with {done.returncode}:\n{_tail(log_path, 8)}")
+
+
+def prepare_prisma_node(log_path: Path) -> tuple[list[str] | None, dict[str, Any]]:
+    """Install and generate the Node + Prisma reference when needed; its argv, or None (and the
+    reason in the status) when it cannot run here."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        missing = " and ".join(n for n, path in (("node", node), ("npm", npm)) if path is None)
+        return None, {"status": f"skipped: {missing} not found on PATH"}
+    version = _node_version(node)
+    status: dict[str, Any] = {"node": ".".join(map(str, version))}
+    if version < NODE_MIN:
+        status["status"] = f"skipped: Node {status['node']} is older than 20.6"
+        return None, status
+    lock = PRISMA_NODE / "package-lock.json"
+    lock_digest = _digest(PRISMA_NODE / "package.json", lock)
+    modules = PRISMA_NODE / "node_modules"
+    generated = PRISMA_NODE / "generated"
+    env = {
+        **os.environ,
+        "CHECKPOINT_DISABLE": "1",  # no telemetry request from the Prisma CLI
+        "PRISMA_HIDE_UPDATE_MESSAGE": "1",
+        "NPM_CONFIG_UPDATE_NOTIFIER": "false",
+    }
+    started = time.perf_counter()
+    try:
+        stamp = modules / ".bench-lock-sha256"
+        if not stamp.exists() or stamp.read_text() != lock_digest:
+            log("Node + Prisma reference: `npm ci` in bench/prisma_node (the lock changed)…")
+            # Scripts off: none is needed (esbuild's binary is an optional dependency), and
+            # @prisma/engines' postinstall would try to download engines the bench never uses.
+            argv = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+            _step("npm ci", argv, env, log_path, timeout=600)
+            stamp.write_text(lock_digest)
+        schema_digest = _digest(lock, PRISMA_SCHEMA)
+        stamp = generated / ".bench-schema-sha256"
+        if not stamp.exists() or stamp.read_text() != schema_digest:
+            log("Node + Prisma reference: `prisma generate` into bench/prisma_node/generated…")
+            shutil.rmtree(generated, ignore_errors=True)
+            generated.mkdir()
+            schema, replaced = re.subn(
+                r'(?m)^(\s*output\s*=\s*)"[^"]*"', r'\1"./prisma"', PRISMA_SCHEMA.read_text()
+            )
+            if replaced != 1:
+                raise HarnessError(f"{PRISMA_SCHEMA}: expected one generator `output` line")
+            (generated / "schema.prisma").write_text(schema)
+            # The query compiler is WebAssembly: generate needs no engine, only a path that exists.
+            placeholder = generated / "no-schema-engine"
+            placeholder.write_text("")
+            gen_env = {"PRISMA_SCHEMA_ENGINE_BINARY": str(placeholder), **env}
+            prisma = str(modules / ".bin" / "prisma")
+            argv = [prisma, "generate", "--schema", "generated/schema.prisma"]
+            _step("prisma generate", argv, gen_env, log_path, timeout=300)
+            stamp.write_text(schema_digest)
+    except HarnessError as exc:
+        status["status"] = f"skipped: {exc}"
+        return None, status
+    status["install_seconds"] = round(time.perf_counter() - started, 1)
+    status["packages"] = _locked_versions(lock)
+    status["status"] = "measured"
+    return [node, "--import", "tsx", "server.ts"], status
+
+
+def _locked_versions(lock: Path) -> dict[str, str]:
+    packages = json.loads(lock.read_text()).get("packages", {})
+    names = ("prisma", "@prisma/client", "@prisma/adapter-pg", "pg", "tsx")
+    return {name: packages.get(f"node_modules/{name}", {}).get("version", "?") for name in names}
+
+
 # -------------------------------------------------------------------------------- scenarios
+
+
+SERVICE, BASELINE, RAW, NODE = "app-api", "app-api, metrics off", "raw reference", "Node + Prisma"
 
 
 @dataclass
 class Scenario:
     name: str
+    server: str  # SERVICE, BASELINE, RAW or NODE
     script: str  # in bench/wrk
     url: str
     pid: int  # the server worker, for CPU time
     args: list[str] = field(default_factory=list[str])
-    reference: str | None = None  # the scenario this one is compared with
+    reference: str | None = None  # the raw-reference scenario this one is compared with
+    node: str | None = None  # the Node + Prisma scenario this one is compared with
     read: bool = True
     result: dict[str, Any] = field(default_factory=dict[str, Any])
 
@@ -208,10 +354,12 @@ class Scenario:
 def run_wrk(
     wrk: str, scenario: Scenario, token: str, seconds: int, connections: int, label: str
 ) -> dict[str, Any]:
-    """One wrk run; the JSON line its Lua `done()` prints (see bench/wrk/common.lua)."""
+    """One wrk run; the JSON line its Lua `done()` prints (see bench/wrk/common.lua). The
+    scripts get the run label first (unique per scenario and round: POST titles never clash),
+    then the scenario's arguments."""
     argv = [wrk, f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", TIMEOUT]
     argv += ["-H", f"Authorization: Bearer {token}", "-s", scenario.script, scenario.url]
-    argv += ["--", *scenario.args, label]
+    argv += ["--", f"{label}-{scenario.name}", *scenario.args]
     done = subprocess.run(argv, cwd=WRK_DIR, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
@@ -234,10 +382,10 @@ def measure_group(wrk: str, group: list[Scenario], token: str, args: argparse.Na
     rounds = max(1, min(args.rounds, args.duration))
     seconds = max(1, args.duration // rounds)
     raws: dict[str, list[tuple[dict[str, Any], float]]] = {s.name: [] for s in group}
-    for _ in range(rounds):
+    for number in range(1, rounds + 1):
         for scenario in group:
             cpu_before = cpu_seconds(scenario.pid)
-            raw = run_wrk(wrk, scenario, token, seconds, args.connections, "run")
+            raw = run_wrk(wrk, scenario, token, seconds, args.connections, f"run{number}")
             raws[scenario.name].append((raw, cpu_seconds(scenario.pid) - cpu_before))
     for scenario in group:
         scenario.result = _aggregate(raws[scenario.name])
@@ -251,10 +399,14 @@ def _aggregate(rounds: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
     p99 = statistics.median(raw["latency_us"]["p99"] for raw, _ in rounds) / 1000
     return {
         "rps": requests / seconds,
+        "bytes_per_response": round(sum(raw["bytes"] for raw, _ in rounds) / max(requests, 1)),
         "p50_ms": p50,
         "p99_ms": p99,
         "p99_over_p50": p99 / p50 if p50 else float("inf"),
         "non2xx": sum(raw["non2xx"] for raw, _ in rounds),
+        "last_bad_status": next(
+            (raw["last_bad_status"] for raw, _ in reversed(rounds) if raw["last_bad_status"]), None
+        ),
         "errors": sum(
             raw["errors"][k] for raw, _ in rounds for k in ("connect", "read", "write", "timeout")
         ),
@@ -301,41 +453,115 @@ def walk_cursors(base: str, token: str) -> tuple[dict[str, str], dict[str, Any]]
 # ------------------------------------------------------------------------------ reporting
 
 
+OPERATIONS = {  # the per-operation table: app-api's scenario, compared across the servers
+    "GET by id": "get_by_id",
+    "list 20": "list_first",
+    "POST": "create",
+    "PATCH": "update",
+}
+
+
 def check_targets(by_name: dict[str, Scenario], rss: float) -> list[dict[str, Any]]:
-    def target(name: str, value: float, limit: float, passed: bool) -> dict[str, Any]:
-        return {"target": name, "value": round(value, 3), "limit": limit, "pass": passed}
+    def target(name: str, value: float, limit: float, passed: bool, **extra: Any) -> dict[str, Any]:
+        return {"target": name, "value": round(value, 3), "limit": limit, "pass": passed, **extra}
 
-    def ratio(name: str, other: str, key: str) -> float:
-        return by_name[name].result[key] / by_name[other].result[key]
+    def failed(*names: str) -> list[str]:
+        return [n for n in names if by_name[n].result["non2xx"] or by_name[n].result["errors"]]
 
-    by_id = ratio("get_by_id", "ref_get_by_id", "rps")
-    first = ratio("list_first", "ref_list_first", "rps")
-    deep = ratio("list_depth_100k", "list_first", "p50_ms")
+    def at_least(name: str, value: str, other: str, limit: float) -> dict[str, Any]:
+        """`value` / `other` req/s >= `limit`; a FAIL whenever either had non-2xx or errors (a
+        404 is fast: the ratio would mean nothing)."""
+        ratio = by_name[value].result["rps"] / by_name[other].result["rps"]
+        bad = failed(value, other)
+        if bad:
+            return target(name, ratio, limit, False, note=f"non-2xx or errors in {', '.join(bad)}")
+        return target(name, ratio, limit, ratio >= limit)
+
+    deep = by_name["list_depth_100k"].result["p50_ms"] / by_name["list_first"].result["p50_ms"]
     checks = [
-        target("GET by id req/s >= 0.7x reference", by_id, 0.7, by_id >= 0.7),
-        target("list-20 req/s >= 0.7x reference", first, 0.7, first >= 0.7),
+        at_least("GET by id req/s >= 0.7x reference", "get_by_id", "ref_get_by_id", 0.7),
+        at_least("list-20 req/s >= 0.7x reference", "list_first", "ref_list_first", 0.7),
         target("keyset depth 100k p50 <= 1.2x first page p50", deep, 1.2, deep <= 1.2),
+        at_least("tag by id req/s >= 0.85x page by id", "tag_by_id", "get_by_id", 0.85),
+        at_least(
+            "GET by id req/s with metrics >= 0.95x without",
+            "get_by_id",
+            "get_by_id_nometrics",
+            0.95,
+        ),
+        at_least(
+            "list-20 req/s with metrics >= 0.95x without",
+            "list_first",
+            "list_first_nometrics",
+            0.95,
+        ),
     ]
     for s in by_name.values():
-        if s.read and not s.name.startswith("ref_"):
+        if s.read and s.server == SERVICE:
             value = s.result["p99_over_p50"]
             checks.append(target(f"{s.name}: p99 <= 3x p50", value, 3.0, value <= 3.0))
-    failed = sum(s.result["non2xx"] + s.result["errors"] for s in by_name.values())
-    checks.append(target("zero non-2xx responses (and socket errors)", failed, 0, failed == 0))
+    bad = failed(*by_name)
+    total = sum(by_name[n].result["non2xx"] + by_name[n].result["errors"] for n in bad)
+    extra = {"note": f"in {', '.join(bad)}"} if bad else {}
+    checks.append(
+        target("zero non-2xx responses (and socket errors)", total, 0, total == 0, **extra)
+    )
     checks.append(target("service worker RSS after the run <= 150 MB", rss, 150, rss <= 150))
     return checks
 
 
+def compare(by_name: dict[str, Scenario]) -> dict[str, dict[str, Any]]:
+    """Per operation: req/s and CPU ms/request of app-api, the raw reference and Node + Prisma
+    (None where that server does not serve it or was not measured)."""
+
+    def figures(name: str | None) -> dict[str, Any] | None:
+        if name is None or name not in by_name:
+            return None
+        r = by_name[name].result
+        return {
+            "scenario": name,
+            "rps": round(r["rps"], 1),
+            "p50_ms": round(r["p50_ms"], 2),
+            "p99_ms": round(r["p99_ms"], 2),
+            "server_cpu_ms_per_request": round(r["server_cpu_ms_per_request"], 3),
+            "non2xx": r["non2xx"],
+        }
+
+    table: dict[str, dict[str, Any]] = {}
+    for operation, name in OPERATIONS.items():
+        s = by_name[name]
+        row = {
+            "app_api": figures(name),
+            "raw": figures(s.reference),
+            "node_prisma": figures(s.node),
+        }
+        for key in ("raw", "node_prisma"):
+            other = row[key]
+            row[f"app_api_vs_{key}"] = round(s.result["rps"] / other["rps"], 3) if other else None
+        table[operation] = row
+    return table
+
+
+def _ratio(s: Scenario, other: str | None, by_name: dict[str, Scenario]) -> str:
+    if other is None or other not in by_name:
+        return ""
+    return f"{s.result['rps'] / by_name[other].result['rps']:.2f}x"
+
+
 def print_report(
-    scenarios: list[Scenario], rss: float, checks: list[dict[str, Any]], log_file: Path
+    scenarios: list[Scenario],
+    rss: dict[str, float],
+    checks: list[dict[str, Any]],
+    comparison: dict[str, dict[str, Any]],
+    log_file: Path,
 ) -> None:
     by_name = {s.name: s for s in scenarios}
-    columns = ("req/s", "p50 ms", "p99 ms", "p99/p50", "non-2xx", "errors", "vs ref", "cpu ms/req")
-    header = f"{'scenario':<17}" + "".join(f"{c:>11}" for c in columns)
+    columns = ("req/s", "p50 ms", "p99 ms", "p99/p50", "non-2xx", "errors", "vs raw", "vs node")
+    header = f"{'scenario':<21}{'server':<22}" + "".join(f"{c:>9}" for c in columns)
+    header += f"{'cpu ms/req':>12}"
     print("\n" + header + "\n" + "-" * len(header))
     for s in scenarios:
         r = s.result
-        vs_ref = f"{r['rps'] / by_name[s.reference].result['rps']:.2f}x" if s.reference else ""
         cells = (
             f"{r['rps']:.0f}",
             f"{r['p50_ms']:.2f}",
@@ -343,14 +569,32 @@ def print_report(
             f"{r['p99_over_p50']:.2f}",
             r["non2xx"],
             r["errors"],
-            vs_ref,
-            f"{r['server_cpu_ms_per_request']:.2f}",
+            _ratio(s, s.reference, by_name),
+            _ratio(s, s.node, by_name),
         )
-        print(f"{s.name:<17}" + "".join(f"{c:>11}" for c in cells))
-    print(f"\nservice worker RSS after the run: {rss:.1f} MB; access log: {log_file}\n")
+        line = f"{s.name:<21}{s.server:<22}" + "".join(f"{c:>9}" for c in cells)
+        print(line + f"{r['server_cpu_ms_per_request']:>12.2f}")
+
+    def cell(figures: dict[str, Any] | None) -> str:
+        if figures is None:
+            return "—"
+        return f"{figures['rps']:.0f} ({figures['server_cpu_ms_per_request']:.2f})"
+
+    names = ("app-api", "raw reference", "Node + Prisma", "app/raw", "app/node")
+    print("\nper operation: req/s (server CPU ms/request)")
+    header = f"{'operation':<12}" + "".join(f"{n:>17}" for n in names)
+    print(header + "\n" + "-" * len(header))
+    for operation, row in comparison.items():
+        ratios = (row["app_api_vs_raw"], row["app_api_vs_node_prisma"])
+        cells = [cell(row["app_api"]), cell(row["raw"]), cell(row["node_prisma"])]
+        cells += [f"{value:.2f}x" if value is not None else "—" for value in ratios]
+        print(f"{operation:<12}" + "".join(f"{c:>17}" for c in cells))
+    worker_rss = ", ".join(f"{server} {mb:.1f} MB" for server, mb in rss.items())
+    print(f"\nworker RSS after the run: {worker_rss}; access log: {log_file}\n")
     for check in checks:
         verdict = "PASS" if check["pass"] else "FAIL"
-        print(f"  {verdict}  {check['target']}  (got {check['value']})")
+        note = f"; {check['note']}" if "note" in check else ""
+        print(f"  {verdict}  {check['target']}  (got {check['value']}{note})")
     print()
 
 
@@ -364,28 +608,43 @@ def write_results(payload: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------ main
 
 
-def prepare_database(db_url: str, workdir: Path) -> tuple[Path, float]:
-    """Migrate and seed; the page ids go to a file for the Lua scripts."""
+def prepare_database(db_url: str, workdir: Path) -> tuple[Path, Path, float]:
+    """Migrate and seed; the page and tag ids go to files for the Lua scripts."""
     log("migrating the scratch database from prisma/migrations")
     seed.migrate(db_url)
-    log(f"seeding {USERS:,} users and {PAGES:,} pages (COPY)…")
+    log(
+        f"seeding {USERS:,} users, {PAGES:,} pages, {TAGS:,} tags and {TAGS_PER_PAGE} tags per "
+        "page (COPY)…"
+    )
     started = time.perf_counter()
-    ids = seed.seed(db_url, users=USERS, pages=PAGES)
+    ids = seed.seed(db_url, users=USERS, pages=PAGES, tags=TAGS, tags_per_page=TAGS_PER_PAGE)
     seconds = time.perf_counter() - started
     log(f"seeded and analyzed in {seconds:.1f} s")
     ids_file = workdir / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
-    return ids_file, seconds
+    tag_ids_file = workdir / "tag_ids.txt"
+    tag_ids_file.write_text("".join(f"{n}\n" for n in range(1, TAGS + 1)))
+    return ids_file, tag_ids_file, seconds
+
+
+def _uptime() -> str:
+    done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
 
 
 def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
+    uptime_before = _uptime()
+    log(f"machine: {uptime_before}")
     if load_before > 0.5 * (os.cpu_count() or 1):
         log(
             f"warning: load average {load_before:.1f} on {os.cpu_count()} CPUs: other processes "
             "compete with the benchmark, so its numbers will be noisy"
         )
-    ids_file, seed_seconds = prepare_database(db_url, workdir)
+    ids_file, tag_ids_file, seed_seconds = prepare_database(db_url, workdir)
+    node_argv, node_status = prepare_prisma_node(workdir / "prisma-node-install.log")
+    if node_argv is None:
+        log(f"Node + Prisma reference {node_status['status']}: measuring the rest without it")
 
     overrides = {
         "ENVIRONMENT": "staging",
@@ -394,24 +653,53 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
         "LOG_JSON": "true",
     }
     # Built as the service builds its own (environment, .env, these values) for the token and
-    # the pool size the reference must match.
+    # the pool size the references must match.
     settings = Settings(**overrides)
     pool_size = settings.database.pool_size
-    token = create_token(settings, subject="bench@app-web", scopes=["pages:read", "pages:write"])
-    service, ref = (f"http://127.0.0.1:{port}" for port in free_ports(2))
+    token = create_token(settings, subject="bench@app-web", scopes=SCOPES)
+    service, baseline, ref, node = (f"http://127.0.0.1:{port}" for port in free_ports(4))
     service_env = {**os.environ, **overrides, "SENTRY_DSN": ""}  # never report to a real Sentry
     ref_env = {
         **os.environ,
         "REF_DATABASE_URL": to_conninfo(db_url),
         "REF_POOL_SIZE": str(pool_size),
     }
+    node_env = {
+        **os.environ,
+        "NODE_ENV": "production",
+        "PORT": str(urlsplit(node).port),
+        "DATABASE_URL": plain_postgres_url(db_url),
+        "SECRET_KEY": overrides["SECRET_KEY"],
+        "PRISMA_POOL_SIZE": str(pool_size),
+    }
     service_log = workdir / "service.log"
+    ready = "/api/v1/utils/ready"
 
-    log(f"starting the service ({service}) and the reference ({ref}), pool size {pool_size}…")
-    with (
-        serve("app-api", "app.main:app", service_env, f"{service}/api/v1/utils/ready", service_log) as pid,
-        serve("reference", "bench.reference:app", ref_env, f"{ref}/pages/", workdir / "reference.log") as ref_pid,
-    ):  # fmt: skip
+    log(
+        f"starting app-api ({service}), app-api with metrics off ({baseline}), the raw "
+        f"reference ({ref})"
+        + (f" and Node + Prisma ({node})" if node_argv else "")
+        + f", pool size {pool_size} each…"
+    )
+    with contextlib.ExitStack() as stack:
+        pid = stack.enter_context(
+            serve("app-api", uvicorn("app.main:app", service), {**service_env, "METRICS_ENABLED": "true"}, f"{service}{ready}", service_log)
+        )  # fmt: skip
+        base_pid = stack.enter_context(
+            serve("app-api (metrics off)", uvicorn("app.main:app", baseline), {**service_env, "METRICS_ENABLED": "false"}, f"{baseline}{ready}", workdir / "service-metrics-off.log")
+        )  # fmt: skip
+        ref_pid = stack.enter_context(
+            serve("reference", uvicorn("bench.reference:app", ref), ref_env, f"{ref}/pages/", workdir / "reference.log")
+        )  # fmt: skip
+        node_pid: int | None = None
+        if node_argv is not None:
+            try:
+                node_pid = stack.enter_context(
+                    serve("Node + Prisma", node_argv, node_env, f"{node}/ready", workdir / "prisma-node.log", cwd=PRISMA_NODE, ready_s=60)
+                )  # fmt: skip
+            except HarnessError as exc:
+                node_status["status"] = f"skipped: {exc}"
+                log(f"Node + Prisma reference did not start, measuring the rest without it: {exc}")
         log(f"service ready (worker pid {pid}, RSS {rss_mb(pid):.1f} MB); walking the cursors…")
         cursors, walk = walk_cursors(service, token)
         log(
@@ -419,20 +707,37 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
             f"{walk['first_100_mean_ms']} ms for the first 100, {walk['last_100_mean_ms']} ms for the last 100)"
         )
         deep = {name: f"{service}{API}?limit=20&cursor={quote(c)}" for name, c in cursors.items()}
-        ids = [str(ids_file)]
+        ids, tag_ids = [str(ids_file)], [str(tag_ids_file)]
+
+        def on_node(*scenarios: Scenario) -> list[Scenario]:
+            return list(scenarios) if node_pid is not None else []
+
+        n = node_pid or 0
         groups = [
             [
-                Scenario("ref_get_by_id", "by_id.lua", f"{ref}/pages/", ref_pid, ids),
-                Scenario("get_by_id", "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id"),
+                Scenario("ref_get_by_id", RAW, "by_id.lua", f"{ref}/pages/", ref_pid, ids),
+                *on_node(Scenario("node_get_by_id", NODE, "by_id.lua", f"{node}/pages/", n, ids)),
+                Scenario("get_by_id", SERVICE, "by_id.lua", f"{service}{API}", pid, ids, "ref_get_by_id", "node_get_by_id"),
+                Scenario("get_by_id_nometrics", BASELINE, "by_id.lua", f"{baseline}{API}", base_pid, ids, "ref_get_by_id", "node_get_by_id"),
+                Scenario("tag_by_id", SERVICE, "by_id.lua", f"{service}{TAGS_API}", pid, tag_ids),
+                Scenario("get_by_id_include", SERVICE, "by_id.lua", f"{service}{API}", pid, [*ids, INCLUDE]),
             ],
             [
-                Scenario("ref_list_first", "get.lua", f"{ref}/pages/", ref_pid),
-                Scenario("list_first", "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first"),
-                Scenario("list_depth_50k", "get.lua", deep["list_depth_50k"], pid),
-                Scenario("list_depth_100k", "get.lua", deep["list_depth_100k"], pid),
+                Scenario("ref_list_first", RAW, "get.lua", f"{ref}/pages/", ref_pid),
+                *on_node(Scenario("node_list_first", NODE, "get.lua", f"{node}/pages/?limit=20", n)),
+                Scenario("list_first", SERVICE, "get.lua", f"{service}{API}?limit=20", pid, reference="ref_list_first", node="node_list_first"),
+                Scenario("list_first_nometrics", BASELINE, "get.lua", f"{baseline}{API}?limit=20", base_pid, reference="ref_list_first", node="node_list_first"),
+                Scenario("list_depth_50k", SERVICE, "get.lua", deep["list_depth_50k"], pid),
+                Scenario("list_depth_100k", SERVICE, "get.lua", deep["list_depth_100k"], pid),
             ],
-            [Scenario("create", "post.lua", f"{service}{API}", pid, read=False)],
-            [Scenario("update", "patch.lua", f"{service}{API}", pid, ids, read=False)],
+            [
+                *on_node(Scenario("node_create", NODE, "post.lua", f"{node}/pages/", n, read=False)),
+                Scenario("create", SERVICE, "post.lua", f"{service}{API}", pid, node="node_create", read=False),
+            ],
+            [
+                *on_node(Scenario("node_update", NODE, "patch.lua", f"{node}/pages/", n, ids, read=False)),
+                Scenario("update", SERVICE, "patch.lua", f"{service}{API}", pid, ids, node="node_update", read=False),
+            ],
         ]  # fmt: skip
         scenarios = [s for group in groups for s in group]
         for group in groups:
@@ -444,17 +749,26 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
             measure_group(wrk, group, token, args)
             for s in group:
                 r = s.result
+                bad = f" (last {r['last_bad_status']})" if r["last_bad_status"] else ""
                 log(
                     f"  {s.name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, "
-                    f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non2xx']}, errors {r['errors']}, "
+                    f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non2xx']}{bad}, errors {r['errors']}, "
                     f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
                 )
         rss = rss_mb(pid)
+        worker_rss = {SERVICE: rss, BASELINE: rss_mb(base_pid), RAW: rss_mb(ref_pid)}
+        if node_pid is not None:
+            worker_rss[NODE] = rss_mb(node_pid)
     log("servers stopped")
     access_lines = sum(1 for line in service_log.open() if '"durationMs"' in line)
 
-    checks = check_targets({s.name: s for s in scenarios}, rss)
-    print_report(scenarios, rss, checks, service_log)
+    by_name = {s.name: s for s in scenarios}
+    checks = check_targets(by_name, rss)
+    comparison = compare(by_name)
+    print_report(scenarios, worker_rss, checks, comparison, service_log)
+    print(f"  note: {NODE_NOTES}\n")
+    uptime_after = _uptime()
+    log(f"machine: {uptime_after}")
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "git": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))},
@@ -467,17 +781,33 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
             "timeout": TIMEOUT,
             "users": USERS,
             "pages": PAGES,
+            "tags": TAGS,
+            "tags_per_page": TAGS_PER_PAGE,
             "pool_size": pool_size,
+            "token_scopes": SCOPES,
             "uvicorn": " ".join(UVICORN[2:]) + " (uvloop, httptools)",
-            "service_env": {"ENVIRONMENT": "staging", "LOG_JSON": "true"},
+            "service_env": {
+                "ENVIRONMENT": "staging",
+                "LOG_JSON": "true",
+                "METRICS_ENABLED": "true",
+            },
+            "baseline_env": {
+                "ENVIRONMENT": "staging",
+                "LOG_JSON": "true",
+                "METRICS_ENABLED": "false",
+            },
             "cpus": os.cpu_count(),
             "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+            "uptime": {"before": uptime_before, "after": uptime_after},
             "python": platform.python_version(),
         },
+        "prisma_node": {**node_status, "notes": NODE_NOTES},
         "seed_seconds": round(seed_seconds, 2),
         "cursor_walk": walk,
-        "scenarios": {s.name: s.result for s in scenarios},
+        "scenarios": {s.name: {"server": s.server, **s.result} for s in scenarios},
+        "comparison": comparison,
         "service_rss_mb": round(rss, 1),
+        "worker_rss_mb": {server: round(mb, 1) for server, mb in worker_rss.items()},
         "service_access_log_lines": access_lines,
         "targets": checks,
         "all_pass": all(c["pass"] for c in checks),
@@ -517,6 +847,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         (workdir / "ids.txt").unlink(missing_ok=True)
+        (workdir / "tag_ids.txt").unlink(missing_ok=True)
         if db_url is not None:
             drop_database(db_url)
             log(f"dropped the scratch database {database_name(db_url)}")

@@ -1,8 +1,10 @@
 """A scratch PostgreSQL database built from prisma/migrations and filled fast with COPY.
 
 1,000 users and 100,000 pages that look like real ones: titles and slugs, 1-2 KB bodies, a
-summary on most, 0-5 tags, a small JSON `metadata`, statuses mixed, `createdAt` spread over
-two years, cuid ids made by the same function app-api uses (`app.prisma_defaults.cuid`).
+summary on most, 0-5 `tags` (the text array), a small JSON `metadata`, statuses mixed,
+`createdAt` spread over two years, cuid ids made by the same function app-api uses
+(`app.prisma_defaults.cuid`); 1,000 `Tag` rows and 3 distinct tags per page in the implicit
+many-to-many table `"_PageToTag"` (`"A"` = page id, `"B"` = tag id, as Prisma names them).
 The rows are generated from a fixed seed, streamed with `COPY … FREEZE` (frozen and
 all-visible, like a table that has been vacuumed), then the tables are ANALYZEd.
 """
@@ -144,15 +146,60 @@ def _pages(rng: random.Random, count: int, users: int, now: datetime) -> Iterato
         )
 
 
-def seed(url: str, *, users: int = 1_000, pages: int = 100_000, seed: int = 8) -> list[str]:
-    """Fill the (migrated, empty) database at `url`; return the page ids."""
+def _tag_names(count: int) -> Iterator[str]:
+    """`news`, `guide`, … then `news-2`, `guide-2`, …: unique, like a real tag list."""
+    for number in range(count):
+        round_, index = divmod(number, len(TAGS))
+        yield TAGS[index] if round_ == 0 else f"{TAGS[index]}-{round_ + 1}"
+
+
+def _skip_foreign_key_checks(conn: psycopg.Connection[Any]) -> None:
+    """The generated rows are consistent: skip the per-row foreign key checks of COPY (about
+    400,000 index lookups for the pages' authors and the tag links) for the rest of the load
+    transaction. Needs a superuser, as the default local server has; without one the checks
+    stay on and seeding takes a few seconds longer."""
+    try:
+        with conn.transaction():  # a savepoint: a refusal leaves the load transaction usable
+            conn.execute("SET LOCAL session_replication_role = replica")
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+
+
+def _links(rng: random.Random, page_ids: list[str], tags: int, per_page: int) -> bytes:
+    """COPY text for `"_PageToTag"`: `per_page` distinct tags a page, evenly spread from a random
+    first one (a tag is on about pages * per_page / tags pages). Built as one buffer: 300,000
+    rows through `write_row` would cost seconds."""
+    per_page = min(per_page, tags)
+    if per_page <= 0:
+        return b""
+    step = tags // per_page
+    lines = [
+        f"{page_id}\t{(first + k * step) % tags + 1}\n"
+        for page_id in page_ids
+        for first in (rng.randrange(tags),)
+        for k in range(per_page)
+    ]
+    return "".join(lines).encode()
+
+
+def seed(
+    url: str,
+    *,
+    users: int = 1_000,
+    pages: int = 100_000,
+    tags: int = 1_000,
+    tags_per_page: int = 3,
+    seed: int = 8,
+) -> list[str]:
+    """Fill the (migrated, empty) database at `url`; return the page ids (tag ids are 1..tags)."""
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(tzinfo=None)
     page_ids: list[str] = []
     columns = ", ".join(f'"{name}"' for name in PAGE_COLUMNS)
     with psycopg.connect(to_conninfo(url)) as conn, conn.cursor() as cur:
         # Truncating in the loading transaction lets COPY write the rows already frozen.
-        cur.execute('TRUNCATE "User", "Page" CASCADE')
+        cur.execute('TRUNCATE "User", "Page", "Tag", "_PageToTag" CASCADE')
+        _skip_foreign_key_checks(conn)
         with cur.copy(
             'COPY "User" ("id", "email", "name", "role", "createdAt") FROM STDIN (FREEZE)'
         ) as copy:
@@ -162,7 +209,14 @@ def seed(url: str, *, users: int = 1_000, pages: int = 100_000, seed: int = 8) -
             for row in _pages(rng, pages, users, now):
                 page_ids.append(row[0])
                 copy.write_row(row)
+        with cur.copy('COPY "Tag" ("id", "name") FROM STDIN (FREEZE)') as copy:
+            for tag_id, name in enumerate(_tag_names(tags), start=1):
+                copy.write_row((tag_id, name))
+        with cur.copy('COPY "_PageToTag" ("A", "B") FROM STDIN (FREEZE)') as copy:
+            copy.write(_links(rng, page_ids, tags, tags_per_page))
         cur.execute("SELECT setval(pg_get_serial_sequence('\"User\"', 'id'), %s)", (users,))
+        if tags:
+            cur.execute("SELECT setval(pg_get_serial_sequence('\"Tag\"', 'id'), %s)", (tags,))
     with psycopg.connect(to_conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
     return page_ids

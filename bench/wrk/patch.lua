@@ -1,11 +1,11 @@
--- PATCH <url path><id> for a random id from the file given as the first argument: a small
--- change (views and summary).
+-- PATCH <url path><id> for a random id from the file given as the second argument (the first
+-- is the run label): a small change (views and summary).
 dofile("common.lua")
 
 local ids, prefix
 
 function init(args)
-  ids = read_ids(args[1])
+  ids = read_ids(args[2])
   prefix = wrk.path
   wrk.headers["Content-Type"] = "application/json"
   math.randomseed(os.time() * 100 + tid)

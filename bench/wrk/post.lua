@@ -1,5 +1,6 @@
 -- POST a new page to the URL path. Titles are unique per request: the run label (first
--- argument), the thread number and a per-thread counter; the slug is derived from the title.
+-- argument: bench/run.py gives each scenario and round its own), the thread number and a
+-- per-thread counter; the slug is derived from the title.
 dofile("common.lua")
 
 local label, counter = "run", 0
