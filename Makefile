@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MODE ?= quick
 PRISMA_DIR ?= prisma
-SCOPE ?= pages:read pages:write
+SCOPE ?=
 SUB ?= dev@app-web
 
 # uv from PATH, or a private copy in .tools/ (never touches the system Python; works where PEP 668
@@ -58,7 +58,7 @@ endif
 smoke: install ## Import the app and build its OpenAPI (no server, no database)
 	$(RUN) python -m tools.smoke
 
-token: install ## Print a development JWT (SCOPE="pages:read pages:write", SUB=dev@app-web)
+token: install ## Print a development JWT (SCOPE="pages:read tags:write", default every resource; SUB=dev@app-web)
 	@$(RUN) python -m tools.token --scope "$(SCOPE)" --sub "$(SUB)"
 
 models: install ## Reflect DATABASE_URL's tables into app/models.py

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database.url.render_as_string(hide_password=True),
         )
         if database.is_sqlite:
-            await prepare_embedded_database(engine)
+            await prepare_embedded_database(engine, prisma_dir=settings.PRISMA_DIR)
         app.state.engine = engine
         app.state.db = create_database(settings, engine)
         # Everything allocated at startup is long-lived: move it out of the collector's sight so

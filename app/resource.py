@@ -446,10 +446,11 @@ class Resource:
 
     def check(self) -> None:
         """Derive everything now: a declaration that does not match the models fails at import."""
-        for name in (*self.writable, *self.derived, *self.orderings):
-            self.field_named(name, role="declaration")
-        for name in (*self.types, *self.descriptions):
-            self.field_named(name, role="types/descriptions")
+        roles = {"writable": self.writable, "derived": self.derived, "orderings": self.orderings}
+        roles |= {"types": tuple(self.types), "descriptions": tuple(self.descriptions)}
+        for role, names in roles.items():
+            for name in names:
+                self.field_named(name, role=role)
         for name, spec in self.filters.items():
             self._filter_type(name, spec)
         _ = (self.key, self.order, self.default, self.relations, self.list_query, self.get_query)

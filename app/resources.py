@@ -81,48 +81,23 @@ async def _replace_slug(db: AsyncConnection, values: dict[str, Any], current: An
 PAGES = Resource(
     model=Page,
     segment="pages",
-    writable=(
-        "title",
-        "slug",
-        "summary",
-        "body",
-        "published",
-        "status",
-        "tags",
-        "views",
-        "metadata",
-        "publishedAt",
-        "authorId",
-    ),
+    writable=("title", "slug", "summary", "body", "published", "status", "tags", "views",
+              "metadata", "publishedAt", "authorId"),
     orderings=("createdAt", "updatedAt", "publishedAt", "title", "views"),
     default_order="-createdAt",
-    filters={
-        "status": equals(),
-        "published": equals(),
-        "authorId": equals(),
-        "tag": has("tags"),
-        "slug": equals(),
-        "q": search("title", "summary"),
-    },
+    filters={"status": equals(), "published": equals(), "authorId": equals(),
+             "tag": has("tags"), "slug": equals(), "q": search("title", "summary")},
     includes=("author", "tagItems", "revisions"),
-    types={
-        "title": Title,
-        "slug": Slug,
-        "summary": Summary,
-        "body": Body,
-        "tags": Tags,
-        "views": Views,
-        "authorId": ForeignId,
-    },
+    types={"title": Title, "slug": Slug, "summary": Summary, "body": Body, "tags": Tags,
+           "views": Views, "authorId": ForeignId},
     descriptions={
         "slug": "Derived from the title (and made unique) when absent",
         "metadata": "A JSON object (at most 64 KiB serialised)",
         "publishedAt": "ISO 8601; without an offset it is taken as UTC",
     },
     derived=("slug",),
-    hooks=Hooks(
-        before_create=_derive_slug, retry_conflict=_next_free_slug, before_replace=_replace_slug
-    ),
+    hooks=Hooks(before_create=_derive_slug, retry_conflict=_next_free_slug,
+                before_replace=_replace_slug),
 )
 # fmt: on
 

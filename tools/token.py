@@ -9,9 +9,21 @@ from app.core.config import Settings
 from app.core.security import create_token
 
 
+def all_scopes() -> list[str]:
+    """`pages:write tags:write users:read …`: what a developer token may do (write implies read)."""
+    from app.resources import V1
+
+    scopes = {f"{r.scope}:{'read' if r.read_only else 'write'}" for r in V1 if r.parent is None}
+    return sorted(scopes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scope", default="pages:read pages:write", help="space-separated scopes")
+    parser.add_argument(
+        "--scope",
+        default="",
+        help="space-separated scopes (default: every resource's, write where it is writable)",
+    )
     parser.add_argument("--sub", default="dev@app-web", help="the subject (logged as the actor)")
     parser.add_argument("--expires-in", type=int, default=3600, help="lifetime in seconds")
     args = parser.parse_args(argv)
@@ -22,9 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    token = create_token(
-        settings, subject=args.sub, scopes=args.scope.split(), expires_in=args.expires_in
-    )
+    scopes = args.scope.split() or all_scopes()
+    token = create_token(settings, subject=args.sub, scopes=scopes, expires_in=args.expires_in)
     print(token)
     return 0
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
 import asyncpg  # pyright: ignore[reportMissingTypeStubs]
@@ -439,7 +440,9 @@ def create_database(settings: Settings, engine: AsyncEngine) -> Database:
     return Database(engine, FairGate(capacity, database.pool_timeout), capacity=capacity)
 
 
-async def prepare_embedded_database(engine: AsyncEngine, *, seed: bool = True) -> None:
+async def prepare_embedded_database(
+    engine: AsyncEngine, *, seed: bool = True, prisma_dir: Path | None = None
+) -> None:
     """SQLite only: create the tables from the generated models and add demo rows.
 
     Never on PostgreSQL: there the schema belongs to Prisma, and `create_all` would silently
@@ -449,12 +452,15 @@ async def prepare_embedded_database(engine: AsyncEngine, *, seed: bool = True) -
         raise RuntimeError(
             "prepare_embedded_database: SQLite only (the schema of PostgreSQL is Prisma's)"
         )
-    from app.core.embedded import create_tables, seed_demo_rows
+    from app.core.embedded import create_tables, create_views, seed_demo_rows
 
+    migrations = (prisma_dir or Path("prisma")) / "migrations"
     async with engine.begin() as connection:
         created = await connection.run_sync(create_tables)
+        views = await connection.run_sync(create_views, migrations)
     if created:
         logger.info("embedded database: created {} tables", created)
+    logger.debug("embedded database: {} views from {}", views, migrations)
     if seed:
         async with create_sessionmaker(engine)() as session, session.begin():
             added = await seed_demo_rows(session)

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from app.core.security import READ_SCOPE, WRITE_SCOPE  # noqa: E402
+from app.core.security import WRITE_SCOPE  # noqa: E402
 from app.main import API_PREFIX, create_app  # noqa: E402
 from tests.reliability.support import WATCH, auth, rel_settings, token  # noqa: E402
 
@@ -45,7 +45,9 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "30"))  # per operation
 APP = create_app(
     rel_settings(DATABASE_URL=f"sqlite:///{_workdir / 'fuzz.sqlite3'}", LOG_LEVEL="INFO")
 )
-HEADERS = auth(token(READ_SCOPE, WRITE_SCOPE, subject="schemathesis", expires_in=6 * 3600))
+# Every resource's scopes: each operation is fuzzed past the token check.
+SCOPES = (WRITE_SCOPE, "tags:write", "users:read", "published-pages:read")
+HEADERS = auth(token(*SCOPES, subject="schemathesis", expires_in=6 * 3600))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
