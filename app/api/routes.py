@@ -393,21 +393,16 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
         location = str(request.url_for(f"get_{single}", **path_values).path)
         return json_response(resource.to_json(row), status_code=201, headers={"Location": location})
 
-    async def replace(
-        db: Any, body: BaseModel, if_match_header: str | None, **values: Any
-    ) -> Response:
-        key = _checked(resource, paths.item_key(values))
-        precondition = if_match(resource, if_match_header)
-        row = await crud.replace_row(db, resource, key=key, data=body, precondition=precondition)
-        return json_response(resource.to_json(row))
+    def change(write: Callable[..., Awaitable[crud.Row]]) -> Endpoint:
+        async def endpoint(
+            db: Any, body: BaseModel, if_match_header: str | None, **values: Any
+        ) -> Response:
+            key = _checked(resource, paths.item_key(values))
+            precondition = if_match(resource, if_match_header)
+            row = await write(db, resource, key=key, data=body, precondition=precondition)
+            return json_response(resource.to_json(row))
 
-    async def update(
-        db: Any, body: BaseModel, if_match_header: str | None, **values: Any
-    ) -> Response:
-        key = _checked(resource, paths.item_key(values))
-        precondition = if_match(resource, if_match_header)
-        row = await crud.update_row(db, resource, key=key, data=body, precondition=precondition)
-        return json_response(resource.to_json(row))
+        return endpoint
 
     async def remove(db: Any, if_match_header: str | None, **values: Any) -> Response:
         key = _checked(resource, paths.item_key(values))
@@ -441,44 +436,21 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
         responses=WRITE_ERRORS,
     )
     item_path = f"/{{{paths.key.name}}}"
-    router.add_api_route(
-        item_path,
-        _endpoint(
-            replace,
-            f"replace_{single}",
-            [
-                principal,
-                db,
-                *item,
-                _param("body", resource.replace_model),
-                match,
-            ],
-        ),
-        methods=["PUT"],
-        name=f"replace_{single}",
-        summary=f"Replace a {label}",
-        response_model=resource.output_model,
-        responses=WRITE_ERRORS,
-    )
-    router.add_api_route(
-        item_path,
-        _endpoint(
-            update,
-            f"update_{single}",
-            [
-                principal,
-                db,
-                *item,
-                _param("body", resource.update_model),
-                match,
-            ],
-        ),
-        methods=["PATCH"],
-        name=f"update_{single}",
-        summary=f"Update some fields of a {label}",
-        response_model=resource.output_model,
-        responses=WRITE_ERRORS,
-    )
+    for verb, action, write, model, summary in (
+        ("PUT", "replace", crud.replace_row, resource.replace_model, f"Replace a {label}"),
+        ("PATCH", "update", crud.update_row, resource.update_model, f"Update a {label}'s fields"),
+    ):
+        name = f"{action}_{single}"
+        parameters = [principal, db, *item, _param("body", model), match]
+        router.add_api_route(
+            item_path,
+            _endpoint(change(write), name, parameters),
+            methods=[verb],
+            name=name,
+            summary=summary,
+            response_model=resource.output_model,
+            responses=WRITE_ERRORS,
+        )
     router.add_api_route(
         item_path,
         _endpoint(remove, f"delete_{single}", [principal, db, *item, match]),
