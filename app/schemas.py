@@ -239,11 +239,18 @@ def decimal_input(precision: int, scale: int) -> Any:
             number = Decimal(text.strip())
         except InvalidOperation:
             raise ValueError("must be a decimal number or a string holding one") from None
-        if number.quantize(quantum) != number:
-            raise ValueError(f"must have at most {scale} digits after the decimal point")
+        if not number.is_finite():
+            raise ValueError("must be a finite decimal number")
+        # The magnitude first: quantizing 1e30 to cents overflows the decimal context.
         if abs(number) >= limit:
             raise ValueError(f"must have at most {precision - scale} digits before the point")
-        return number.quantize(quantum)
+        try:
+            exact = number.quantize(quantum)
+        except InvalidOperation:
+            exact = None
+        if exact is None or exact != number:
+            raise ValueError(f"must have at most {scale} digits after the decimal point")
+        return exact
 
     return Annotated[
         Decimal,

@@ -94,7 +94,8 @@ def test_decimal_input_takes_strings_and_numbers_exactly(raw: object, stored: st
 
 
 @pytest.mark.parametrize(
-    "raw", ["1.234", 0.125, "123456789.1", "abc", "NaN", "Infinity", "", True, None, [1]]
+    "raw",
+    ["1.234", 0.125, "123456789.1", "1e30", "1e-40", "abc", "NaN", "Infinity", "", True, None, [1]],
 )
 def test_decimal_input_refuses_rather_than_rounds(raw: object) -> None:
     with pytest.raises(ValidationError):
