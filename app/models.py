@@ -210,11 +210,15 @@ class PageRevision(SQLModel, table=True):
         Index("page_revisions_effective_on_idx", "effective_on"),
     )
 
-    page_id: str = Field(sa_column=Column("page_id", Text, primary_key=True))
+    page_id: str = Field(
+        sa_column=Column("page_id", Text, primary_key=True, info={"prisma": "pageId"})
+    )
     revision: int = Field(sa_column=Column("revision", Integer, primary_key=True))
     external_id: uuid.UUID = Field(
         default_factory=uuid4_value,
-        sa_column=Column("external_id", Uuid, nullable=False, default=uuid4_value),
+        sa_column=Column(
+            "external_id", Uuid, nullable=False, info={"prisma": "externalId"}, default=uuid4_value
+        ),
     )
     price: decimal.Decimal = Field(
         default=None,
@@ -222,13 +226,26 @@ class PageRevision(SQLModel, table=True):
     )
     byte_size: int = Field(
         default=None,
-        sa_column=Column("byte_size", BigInteger, nullable=False, server_default=text("0")),
+        sa_column=Column(
+            "byte_size",
+            BigInteger,
+            nullable=False,
+            server_default=text("0"),
+            info={"prisma": "byteSize"},
+        ),
     )
-    effective_on: datetime.date = Field(sa_column=Column("effective_on", Date, nullable=False))
+    effective_on: datetime.date = Field(
+        sa_column=Column("effective_on", Date, nullable=False, info={"prisma": "effectiveOn"})
+    )
     edited_at: datetime.datetime = Field(
         default_factory=utcnow,
         sa_column=Column(
-            "edited_at", TIMESTAMP(precision=3), nullable=False, default=utcnow, onupdate=utcnow
+            "edited_at",
+            TIMESTAMP(precision=3),
+            nullable=False,
+            info={"prisma": "editedAt"},
+            default=utcnow,
+            onupdate=utcnow,
         ),
     )
 

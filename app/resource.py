@@ -503,7 +503,7 @@ class FieldInfo:
 
     @classmethod
     def of(cls, column: Column[Any]) -> FieldInfo:
-        return cls(name=wire_name(column.name), column=column, wire=wire_type(column))
+        return cls(name=wire_name(column), column=column, wire=wire_type(column))
 
     @property
     def nullable(self) -> bool:

@@ -62,11 +62,12 @@ INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
 
 
-def wire_name(column_name: str) -> str:
-    """The Prisma field name of a column: `page_id` (from `@map("page_id")`) → `pageId`."""
+def wire_name(column: Column[Any]) -> str:
+    """The Prisma field name of a column: the generator records it for `@map("page_id")`
+    columns (`info={"prisma": "pageId"}`); otherwise it is the column name."""
+    mapped = column.info.get("prisma")
     # str(): SQLAlchemy's names are `quoted_name`, a str subclass orjson refuses as a key.
-    name = str(column_name)
-    return to_camel(name) if "_" in name.strip("_") else name
+    return str(mapped) if isinstance(mapped, str) else str(column.name)
 
 
 # ------------------------------------------------------------------------------ validators

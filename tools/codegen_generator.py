@@ -412,6 +412,10 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
 
     def render_column_callable(self, is_table: bool, *args: Any, **kwargs: Any) -> str:
         column = self._current_column
+        fld = self.prisma_field(column) if column is not None else None
+        if column is not None and fld is not None and fld.name != column.name:
+            # `@map("page_id")`: the API speaks the Prisma field name (`pageId`).
+            kwargs["info"] = repr({"prisma": fld.name})
         if column is not None and (factory := self.client_default_factory(column)):
             kwargs["default"] = factory
             fld = self.prisma_field(column)

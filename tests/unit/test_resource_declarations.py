@@ -100,3 +100,13 @@ def test_decimal_input_takes_strings_and_numbers_exactly(raw: object, stored: st
 def test_decimal_input_refuses_rather_than_rounds(raw: object) -> None:
     with pytest.raises(ValidationError):
         TypeAdapter(decimal_input(10, 2)).validate_python(raw)
+
+
+def test_mapped_columns_speak_their_prisma_field_names() -> None:
+    # `pageId String @map("page_id")`: the generator records the Prisma name on the column.
+    revisions = next(r for r in V1 if r.name == "PageRevision")
+
+    assert list(revisions.fields) == [
+        "pageId", "revision", "externalId", "price", "byteSize", "effectiveOn", "editedAt",
+    ]  # fmt: skip
+    assert revisions.fields["pageId"].column.name == "page_id"
