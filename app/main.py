@@ -22,6 +22,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_database, create_engine, prepare_embedded_database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, flush_logs
+from app.core.metrics import install_metrics, start_metrics, stop_metrics
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
 from app.resources import V1
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await prepare_embedded_database(engine, prisma_dir=settings.PRISMA_DIR)
         app.state.engine = engine
         app.state.db = create_database(settings, engine)
+        start_metrics(app)
         # Everything allocated at startup is long-lived: move it out of the collector's sight so
         # full collections stay short (they were the p99 tail under load).
         gc.collect()
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await stop_metrics(app)
             await app.state.db.close()
             await engine.dispose()
             logger.info("app-api stopped")
@@ -139,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: it counts the status each request ended with, the 500s answered above too.
+    install_metrics(app, settings)
     return app
 
 

@@ -18,6 +18,7 @@ Environment = Literal["local", "staging", "production"]
 
 INSECURE_SECRET = "changethis"
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 # Query parameters of a Prisma PostgreSQL URL that app-api understands. Anything else is an
 # error: a silently dropped parameter (a misspelt `sslmode`, say) is a security bug.
@@ -70,8 +71,14 @@ class DatabaseConfig:
 class Settings(BaseSettings):
     """Every setting of app-api. Names are the environment variables."""
 
+    # hide_input_in_errors: a refused setting's message must not quote the environment it was
+    # read from (SECRET_KEY, METRICS_TOKEN, the database password).
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+        hide_input_in_errors=True,
     )
 
     PROJECT_NAME: str = "app-api"
@@ -99,6 +106,11 @@ class Settings(BaseSettings):
     SENTRY_DSN: SecretStr | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
 
+    # Prometheus metrics (app.core.metrics): GET /metrics with this bearer token; without a
+    # token only in local. False: no instrumentation at all and /metrics is 404.
+    METRICS_ENABLED: bool = True
+    METRICS_TOKEN: SecretStr | None = None
+
     @field_validator("BACKEND_CORS_ORIGINS", mode="before")
     @classmethod
     def _parse_origins(cls, value: Any) -> Any:
@@ -122,13 +134,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"BACKEND_CORS_ORIGINS: {origin!r} is not an http(s) origin")
         return [origin.rstrip("/") for origin in value]
 
-    @field_validator("DATABASE_URL", "SENTRY_DSN", mode="before")
+    @field_validator("DATABASE_URL", "SENTRY_DSN", "METRICS_TOKEN", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
     @model_validator(mode="after")
     def _enforce_rules(self) -> Settings:
+        # Here rather than in a field validator, whose error would quote the value.
+        token = self.METRICS_TOKEN
+        if token is not None and len(token.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
+            raise SettingsError(
+                f"METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_LENGTH} characters "
+                "(generate one: openssl rand -hex 32)"
+            )
         if self.ENVIRONMENT != "local":
             problem = self.secret_key_problem
             if problem:

@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -181,19 +181,32 @@ class FairGate:
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._timeout = timeout
+        # Metrics (app.core.metrics sets them): the seconds each admission waited (0.0 when a
+        # slot was free; a timed-out wait too) and each wait that timed out.
+        self.observe_wait: Callable[[float], None] | None = None
+        self.on_timeout: Callable[[], None] | None = None
 
     async def acquire(self) -> None:
         """Take a slot, waiting in line; ServiceUnavailableError after `timeout` seconds."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
+            if self.observe_wait is not None:
+                self.observe_wait(0.0)
             return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
         timer = loop.call_later(self._timeout, _expire, waiter)
+        started = loop.time()
         try:
             await waiter
+            if self.observe_wait is not None:
+                self.observe_wait(loop.time() - started)
         except TimeoutError:
+            if self.observe_wait is not None:
+                self.observe_wait(loop.time() - started)
+            if self.on_timeout is not None:
+                self.on_timeout()
             raise ServiceUnavailableError(
                 "All database connections are busy; try again shortly."
             ) from None

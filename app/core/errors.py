@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 import orjson
@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from app.core.metrics import Metrics
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -262,6 +265,10 @@ def is_connection_error(exc: BaseException) -> bool:
 
 async def unhandled_error(request: Request, exc: Exception) -> Response:
     """503 when the database is unreachable, 409 for an unmapped constraint, else 500."""
+    app = request.scope.get("app")
+    metrics: Metrics | None = getattr(getattr(app, "state", None), "metrics", None)
+    if metrics is not None:
+        metrics.database_error(exc)  # by kind; pool timeouts apart; not 409s or app bugs
     if is_connection_error(exc):
         logger.warning("database unavailable: {}", type(exc).__name__)
         return problem_response(
