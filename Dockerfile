@@ -71,5 +71,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --start-interval=2s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/utils/health-check', timeout=4)"]
 
-# Exec form: uvicorn is PID 1 and gets SIGTERM directly for a graceful shutdown.
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# Exec form: `python -m app.serve` is uvicorn (same arguments, same process: PID 1, SIGTERM goes
+# to uvicorn for a graceful shutdown) after it has prepared the Prometheus multiprocess directory
+# the workers share, before they start: PROMETHEUS_MULTIPROC_DIR when set (created, emptied of
+# metric files), else with WEB_CONCURRENCY > 1 a fresh one in /tmp, removed at exit. /metrics
+# then sums every worker. Set PROMETHEUS_MULTIPROC_DIR only to a directory of this container.
+CMD ["python", "-m", "app.serve", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

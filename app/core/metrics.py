@@ -243,7 +243,7 @@ class Metrics:
 
     # ------------------------------------------------------------------------ per request
 
-    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+    def observe(self, scope: Scope, status: int, seconds: float, root_path: str = "") -> None:
         """Count one answered request: a few dictionary lookups and additions (under a
         microsecond), written to prometheus-client's objects by `flush`."""
         method: str = scope["method"]
@@ -251,11 +251,13 @@ class Metrics:
             method = OTHER
         route = scope.get("route")
         if route is None:
-            template = self._unrouted(scope)
+            template = self._unrouted(scope, root_path)
         else:
             known = self._templates.get(id(route))
             template = (
-                known[1] if known is not None and known[0] is route else self._learn(route, scope)
+                known[1]
+                if known is not None and known[0] is route
+                else self._learn(route, _route_path(scope, root_path))
             )
         key = (method, template, status)
         pending = self._pending.get(key)
@@ -289,7 +291,7 @@ class Metrics:
         if self.pool_waits.count:
             self.pool_waits.drain_into(self.pool_wait)
 
-    def _learn(self, route: object, scope: Scope) -> str:
+    def _learn(self, route: object, path: str) -> str:
         """The full template of `route`, computed once per route object.
 
         FastAPI 0.16x matches included routers level by level: an included route's
@@ -300,7 +302,6 @@ class Metrics:
         if not isinstance(template, str) or not template:
             template = UNMATCHED
         else:
-            path = _route_path(scope)
             pattern = getattr(route, "path_regex", None)
             if isinstance(pattern, re.Pattern):
                 compiled = cast("re.Pattern[str]", pattern)
@@ -313,14 +314,14 @@ class Metrics:
         self._templates[id(route)] = (route, template)
         return template
 
-    def _unrouted(self, scope: Scope) -> str:
+    def _unrouted(self, scope: Scope, root_path: str) -> str:
         """Routes FastAPI answers without setting `scope["route"]` (/docs, the OpenAPI
         document): the app's own plain routes, whose paths are whole. Anything else: one value."""
         if len(self.routes) != self._plain_routes_from:
             self._plain_routes = [r for r in self.routes if type(r) is Route]
             self._plain_routes_from = len(self.routes)
         if self._plain_routes:
-            path = _route_path(scope)
+            path = _route_path(scope, root_path)
             for route in self._plain_routes:
                 if route.path_regex.match(path):
                     return route.path_format
@@ -373,9 +374,10 @@ class Metrics:
         return generate_latest(registry)
 
 
-def _route_path(scope: Scope) -> str:
+def _route_path(scope: Scope, root_path: str) -> str:
+    """The path the app's router matched: without the root path the server gave (a mount
+    changes scope["root_path"] on its way in, hence the value from before the request)."""
     path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
         return path[len(root_path) :]
     return path
@@ -498,6 +500,7 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        root_path: str = scope.get("root_path", "")
         started = time.perf_counter()
         status = 0
 
@@ -512,7 +515,7 @@ class MetricsMiddleware:
         finally:
             # A request that ends without a response (cancelled at shutdown) is not counted.
             if status:
-                self.metrics.observe(scope, status, time.perf_counter() - started)
+                self.metrics.observe(scope, status, time.perf_counter() - started, root_path)
 
 
 def _bearer(request: Request) -> str | None:

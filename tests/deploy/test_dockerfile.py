@@ -193,7 +193,8 @@ def test_command_serves_the_app_with_uvicorn_behind_a_proxy(final: Stage) -> Non
     command = cmd.exec_form()
     exposed = {port for expose in final.all("EXPOSE") for port in expose.arguments}
 
-    assert command[:2] == ["uvicorn", "app.main:app"]
+    # app.serve prepares the metrics directory, then runs uvicorn with these same arguments.
+    assert command[:4] == ["python", "-m", "app.serve", "app.main:app"]
     assert option(command, "--host") == "0.0.0.0"
     assert option(command, "--port") == "8000"
     assert "--proxy-headers" in command
@@ -204,8 +205,11 @@ def test_command_serves_the_app_with_uvicorn_behind_a_proxy(final: Stage) -> Non
 def test_command_module_path_is_importable(final: Stage) -> None:
     cmd = final.last("CMD")
     assert cmd is not None
-    module_name, attribute = cmd.exec_form()[1].split(":")
+    command = cmd.exec_form()
+    module_name, attribute = command[3].split(":")
 
     module = importlib.import_module(module_name)
+    serve = importlib.import_module(command[2])
 
     assert callable(getattr(module, attribute))
+    assert callable(serve.main)
