@@ -13,8 +13,12 @@ What it does, in order (about 4.5 minutes on 2 cores, plus about 20 s the first 
 3. Starts, each with its own pool of the service's size (10):
    - app-api as in production: ``uvicorn app.main:app --workers 1 --no-access-log`` with
      ``ENVIRONMENT=staging``, a random ``SECRET_KEY``, ``LOG_JSON=true`` (the JSON access log of
-     our middleware is on, written to a file) and ``METRICS_ENABLED=true``;
-   - the same app-api with ``METRICS_ENABLED=false`` (the cost of the Prometheus metrics);
+     our middleware is on, written to a file), ``METRICS_ENABLED=true`` and a random
+     ``METRICS_TOKEN`` (outside local, metrics are recorded only when /metrics is served, and it
+     is served only with a token);
+   - the same app-api with ``METRICS_ENABLED=false`` (the cost of the Prometheus metrics); after
+     the scenarios both are asked for /metrics (200 with the requests counted / 404), and the
+     metrics targets fail unless the first answered 200;
    - the raw reference (bench/reference.py: Starlette + asyncpg + orjson), same uvicorn flags;
    - the Node + Prisma reference (bench/prisma_node/server.ts: ``node:http`` + the Prisma 7
      client over ``@prisma/adapter-pg``), run as ``node --import tsx server.ts``.
@@ -23,9 +27,10 @@ What it does, in order (about 4.5 minutes on 2 cores, plus about 20 s the first 
 5. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
    (3x the pool of 10: requests queue for a connection, as under real load), 3 s warm-up then
    10 s measured, 5 s request timeout. The scenarios of one group (an operation on every
-   server, and what a target compares with it) are measured in 2 interleaved rounds of 5 s, so
-   drifts in what else the shared machine is doing hit all of them alike (see measure_group;
-   shorter rounds weigh the latency burst of wrk opening its 32 connections too much in p99).
+   server, and what a target compares with it) are measured in 2 interleaved rounds of 5 s, the
+   second in reverse order (A B C, C B A), so drifts in what else the shared machine is doing
+   hit all of them alike (see measure_group; shorter rounds weigh the latency burst of wrk
+   opening its 32 connections too much in p99).
    ``--duration`` (or ``BENCH_DURATION``), ``--rounds``, ``--warmup`` and ``--connections``
    change that.
 6. Prints a table per scenario (with the server's CPU time per request, which depends less on
@@ -368,7 +373,7 @@ def run_wrk(
 
 
 def measure_group(wrk: str, group: list[Scenario], token: str, args: argparse.Namespace) -> None:
-    """Warm each scenario up, then measure them in interleaved rounds (A B C, A B C, …).
+    """Warm each scenario up, then measure them in interleaved rounds (A B C, C B A, …).
 
     A target compares scenarios of one group (service vs reference, deep page vs first page).
     On a shared machine the background load drifts within seconds; interleaving short rounds
@@ -383,7 +388,9 @@ def measure_group(wrk: str, group: list[Scenario], token: str, args: argparse.Na
     seconds = max(1, args.duration // rounds)
     raws: dict[str, list[tuple[dict[str, Any], float]]] = {s.name: [] for s in group}
     for number in range(1, rounds + 1):
-        for scenario in group:
+        # Every other round in reverse (A B C, C B A, …): no scenario always runs first, or
+        # always right after the same neighbour, and a steady drift cancels out over two rounds.
+        for scenario in group if number % 2 else reversed(group):
             cpu_before = cpu_seconds(scenario.pid)
             raw = run_wrk(wrk, scenario, token, seconds, args.connections, f"run{number}")
             raws[scenario.name].append((raw, cpu_seconds(scenario.pid) - cpu_before))
@@ -461,7 +468,9 @@ OPERATIONS = {  # the per-operation table: app-api's scenario, compared across t
 }
 
 
-def check_targets(by_name: dict[str, Scenario], rss: float) -> list[dict[str, Any]]:
+def check_targets(
+    by_name: dict[str, Scenario], rss: float, *, metrics_on: bool
+) -> list[dict[str, Any]]:
     def target(name: str, value: float, limit: float, passed: bool, **extra: Any) -> dict[str, Any]:
         return {"target": name, "value": round(value, 3), "limit": limit, "pass": passed, **extra}
 
@@ -477,23 +486,23 @@ def check_targets(by_name: dict[str, Scenario], rss: float) -> list[dict[str, An
             return target(name, ratio, limit, False, note=f"non-2xx or errors in {', '.join(bad)}")
         return target(name, ratio, limit, ratio >= limit)
 
+    def with_metrics(name: str, value: str, other: str) -> dict[str, Any]:
+        check = at_least(name, value, other, 0.95)
+        if not metrics_on:  # both servers measured nothing: the ratio would be noise only
+            return {**check, "pass": False, "note": "the service's /metrics did not answer 200"}
+        return check
+
     deep = by_name["list_depth_100k"].result["p50_ms"] / by_name["list_first"].result["p50_ms"]
     checks = [
         at_least("GET by id req/s >= 0.7x reference", "get_by_id", "ref_get_by_id", 0.7),
         at_least("list-20 req/s >= 0.7x reference", "list_first", "ref_list_first", 0.7),
         target("keyset depth 100k p50 <= 1.2x first page p50", deep, 1.2, deep <= 1.2),
         at_least("tag by id req/s >= 0.85x page by id", "tag_by_id", "get_by_id", 0.85),
-        at_least(
-            "GET by id req/s with metrics >= 0.95x without",
-            "get_by_id",
-            "get_by_id_nometrics",
-            0.95,
+        with_metrics(
+            "GET by id req/s with metrics >= 0.95x without", "get_by_id", "get_by_id_nometrics"
         ),
-        at_least(
-            "list-20 req/s with metrics >= 0.95x without",
-            "list_first",
-            "list_first_nometrics",
-            0.95,
+        with_metrics(
+            "list-20 req/s with metrics >= 0.95x without", "list_first", "list_first_nometrics"
         ),
     ]
     for s in by_name.values():
@@ -627,6 +636,23 @@ def prepare_database(db_url: str, workdir: Path) -> tuple[Path, Path, float]:
     return ids_file, tag_ids_file, seconds
 
 
+def scrape_metrics(base: str, token: str) -> dict[str, Any]:
+    """`GET /metrics` with the metrics token: the status and the requests counted (the proof
+    that the instrumentation was on, or off, while the scenarios ran)."""
+    try:
+        response = httpx.get(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+    except httpx.HTTPError as exc:
+        return {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+    counted = 0.0
+    if response.status_code == 200:
+        for line in response.text.splitlines():
+            if line.startswith("http_requests_total{"):
+                counted += float(line.rsplit(" ", 1)[1])
+    return {"status": response.status_code, "http_requests_total": int(counted)}
+
+
 def _uptime() -> str:
     done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
     return done.stdout.strip()
@@ -651,6 +677,8 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
         "SECRET_KEY": secrets.token_urlsafe(36),  # 48 characters
         "DATABASE_URL": plain_postgres_url(db_url),
         "LOG_JSON": "true",
+        # Metrics are measured only where /metrics is served: outside local, with a token.
+        "METRICS_TOKEN": secrets.token_urlsafe(24),
     }
     # Built as the service builds its own (environment, .env, these values) for the token and
     # the pool size the references must match.
@@ -755,6 +783,11 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
                     f"p99 {r['p99_ms']:.2f} ms, non-2xx {r['non2xx']}{bad}, errors {r['errors']}, "
                     f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/req"
                 )
+        metrics = {
+            SERVICE: scrape_metrics(service, overrides["METRICS_TOKEN"]),
+            BASELINE: scrape_metrics(baseline, overrides["METRICS_TOKEN"]),
+        }
+        log(f"GET /metrics: {metrics[SERVICE]} (metrics on), {metrics[BASELINE]} (metrics off)")
         rss = rss_mb(pid)
         worker_rss = {SERVICE: rss, BASELINE: rss_mb(base_pid), RAW: rss_mb(ref_pid)}
         if node_pid is not None:
@@ -763,7 +796,7 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
     access_lines = sum(1 for line in service_log.open() if '"durationMs"' in line)
 
     by_name = {s.name: s for s in scenarios}
-    checks = check_targets(by_name, rss)
+    checks = check_targets(by_name, rss, metrics_on=metrics[SERVICE].get("status") == 200)
     comparison = compare(by_name)
     print_report(scenarios, worker_rss, checks, comparison, service_log)
     print(f"  note: {NODE_NOTES}\n")
@@ -790,11 +823,13 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
                 "ENVIRONMENT": "staging",
                 "LOG_JSON": "true",
                 "METRICS_ENABLED": "true",
+                "METRICS_TOKEN": "(random)",
             },
             "baseline_env": {
                 "ENVIRONMENT": "staging",
                 "LOG_JSON": "true",
                 "METRICS_ENABLED": "false",
+                "METRICS_TOKEN": "(random)",
             },
             "cpus": os.cpu_count(),
             "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
@@ -809,6 +844,7 @@ def bench(db_url: str, wrk: str, workdir: Path, args: argparse.Namespace) -> dic
         "service_rss_mb": round(rss, 1),
         "worker_rss_mb": {server: round(mb, 1) for server, mb in worker_rss.items()},
         "service_access_log_lines": access_lines,
+        "metrics_scrape": metrics,
         "targets": checks,
         "all_pass": all(c["pass"] for c in checks),
     }
