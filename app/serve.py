@@ -59,6 +59,8 @@ def prepare_multiprocess_dir(
             if _METRIC_FILE.match(entry.name) and entry.is_file():
                 entry.unlink()
         return None
+    # Empty counts as unset (prometheus-client would take it as "the working directory").
+    environ.pop(MULTIPROC_ENV, None)
     if worker_count(args, environ) <= 1:
         return None
     created = Path(tempfile.mkdtemp(prefix="app-api-metrics-"))

@@ -59,6 +59,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.core.config import Settings
 from app.core.errors import UnauthorizedError, is_connection_error
+from app.serve import worker_count
 
 if TYPE_CHECKING:
     from app.core.db import Database
@@ -564,7 +565,7 @@ def start_metrics(app: FastAPI) -> asyncio.Task[None] | None:
         return None
     metrics.bind(app.state.db)
     if metrics.multiprocess_dir is None:
-        if multiprocessing.parent_process() is not None:
+        if _one_of_several_workers():
             logger.warning(
                 "metrics: this is one of several worker processes but {} is unset: /metrics "
                 "shows this worker only (start with python -m app.serve)",
@@ -574,6 +575,19 @@ def start_metrics(app: FastAPI) -> asyncio.Task[None] | None:
     task = asyncio.get_running_loop().create_task(_refresh_forever(metrics))
     app.state.metrics_task = task
     return task
+
+
+def _one_of_several_workers() -> bool:
+    """Is this a worker of `uvicorn --workers N` (N > 1)? Its parent's arguments tell; a
+    `--reload` child has a parent too, but no siblings."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return False
+    try:
+        args = Path(f"/proc/{parent.pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return worker_count(args.split("\0"), os.environ) > 1
 
 
 async def _refresh_forever(metrics: Metrics) -> None:

@@ -3,9 +3,14 @@ of routers included with prefixes and of mounts, and `python -m app.serve`'s pre
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from starlette.applications import Starlette
@@ -18,7 +23,10 @@ from app.core.metrics import (
     Metrics,
     MetricsMiddleware,
     Observations,
+    WorkerProcessCollector,
+    live_workers,
 )
+from app.serve import main as serve_main
 from app.serve import prepare_multiprocess_dir, worker_count
 from tests.conftest import app_client
 from tests.metrics.support import Scrape
@@ -143,6 +151,79 @@ def test_several_workers_without_a_directory_get_a_temporary_one(tmp_path: Path)
     finally:
         if created is not None:
             created.rmdir()
-    single: dict[str, str] = {}
+    single: dict[str, str] = {"PROMETHEUS_MULTIPROC_DIR": ""}
     assert prepare_multiprocess_dir(["--workers", "1"], single) is None
-    assert "PROMETHEUS_MULTIPROC_DIR" not in single
+    assert "PROMETHEUS_MULTIPROC_DIR" not in single  # empty is unset, and not passed on
+
+
+def test_live_workers_are_the_running_writers_and_dead_ones_lose_their_live_gauges(
+    tmp_path: Path,
+) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(finished.stdout)
+    alive = os.getpid()
+    for name in (f"counter_{alive}.db", f"gauge_livesum_{alive}.db"):
+        (tmp_path / name).write_bytes(b"")
+    for name in (
+        f"counter_{dead}.db",
+        f"histogram_{dead}.db",
+        f"gauge_livesum_{dead}.db",
+        f"gauge_livemax_{dead}.db",
+    ):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "unrelated_1.db").write_bytes(b"")
+
+    assert live_workers(str(tmp_path)) == [alive]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    # The dead worker's counts stay in the sums; its live gauges go.
+    assert left == sorted(
+        [
+            f"counter_{alive}.db",
+            f"gauge_livesum_{alive}.db",
+            f"counter_{dead}.db",
+            f"histogram_{dead}.db",
+            "unrelated_1.db",
+        ]
+    )
+    assert live_workers(str(tmp_path / "missing")) == []
+
+
+def test_process_metrics_of_each_worker_carry_its_pid() -> None:
+    registry = CollectorRegistry()
+    registry.register(WorkerProcessCollector([os.getpid(), os.getppid()]))
+    result = Scrape(generate_latest(registry).decode())
+
+    for pid in (os.getpid(), os.getppid()):
+        assert result.value("process_resident_memory_bytes", pid=str(pid)) > 0
+        assert result.value("process_open_fds", pid=str(pid)) > 0
+    assert result.types["process_cpu_seconds"] == "counter"
+
+
+def test_multiprocess_mode_needs_the_variable_before_prometheus_client_starts(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR was set after"):
+        Metrics(multiprocess_dir=str(tmp_path))
+
+
+def test_serve_runs_uvicorn_and_removes_the_folder_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    # Set by serve for uvicorn's workers; given back unset after the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    tempfile.tempdir = None  # read TMPDIR again
+    try:
+        with pytest.raises(SystemExit) as exited:
+            serve_main(["--workers", "2", "--version"])  # uvicorn prints its version and exits
+    finally:
+        tempfile.tempdir = None
+    assert exited.value.code == 0
+    assert "uvicorn" in capsys.readouterr().out.lower()
+    assert os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").startswith(str(tmp_path))
+    assert not list(tmp_path.iterdir())  # made for the run, gone after it
