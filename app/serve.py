@@ -46,9 +46,7 @@ def worker_count(args: Sequence[str], environ: MutableMapping[str, str]) -> int:
         return 1  # uvicorn will refuse it with its own message
 
 
-def prepare_multiprocess_dir(
-    args: Sequence[str], environ: MutableMapping[str, str]
-) -> Path | None:
+def prepare_multiprocess_dir(args: Sequence[str], environ: MutableMapping[str, str]) -> Path | None:
     """Set up the metrics directory for these arguments; the directory to remove at exit
     (one this function created), or None."""
     configured = environ.get(MULTIPROC_ENV)

@@ -354,7 +354,7 @@ def assert_method_not_allowed(response: httpx.Response, method: str) -> None:
 
 
 async def assert_operation_ids(
-    client: httpx.AsyncClient, expected: dict[tuple[str, str], str]
+    client: httpx.AsyncClient, expected: dict[tuple[str, str], str | None]
 ) -> None:
     """The OpenAPI document names these (method, path) operations with these ids."""
     response = await client.get(f"{API}/openapi.json")
