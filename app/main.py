@@ -141,9 +141,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Location", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware)
-    # Outermost: it counts the status each request ended with, the 500s answered above too.
-    install_metrics(app, settings)
+    # Outermost: its access line and the metrics (None when off) get the final status, the 500
+    # it answers itself included.
+    metrics = install_metrics(app, settings)
+    app.add_middleware(
+        RequestContextMiddleware, on_response=metrics.observe if metrics is not None else None
+    )
     return app
 
 

@@ -1,8 +1,8 @@
 """Prometheus metrics: what the service does, per route, summed over workers.
 
-`install_metrics` (from `create_app`) adds `GET /metrics` and `MetricsMiddleware`, the
-outermost middleware: it sees the status every request ended with, the body guard's 413/415
-and the 500/503 that `RequestContextMiddleware` answers for an unhandled error included.
+`install_metrics` (from `create_app`) adds `GET /metrics`; `RequestContextMiddleware`, the
+outermost middleware, hands `Metrics.observe` every answered request with the status it ended
+with (the body guard's 413/415 and the 500/503 it answers for an unhandled error included).
 
 Labels stay bounded whatever callers send: `route` is the template of the route that answered
 (`/api/v1/pages/{id}`, read from `scope["route"]`, which Starlette's router sets for a match or
@@ -24,7 +24,6 @@ import hmac
 import multiprocessing
 import os
 import re
-import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -54,7 +53,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app import __version__
 from app.core.config import Settings
@@ -234,6 +233,7 @@ class Metrics:
         self.pool_waits = Observations(len(POOL_WAIT_BUCKETS) + 1, bounds=POOL_WAIT_BUCKETS)
         Observations.check(self.pool_wait)
         self._database: Database | None = None
+        self._admitted_seen = 0
         self._pending: dict[tuple[str, str, int], Observations] = {}
         self._flushes: list[tuple[Observations, Counter, Histogram]] = []
         self._templates: dict[int, tuple[object, str]] = {}
@@ -244,7 +244,7 @@ class Metrics:
 
     # ------------------------------------------------------------------------ per request
 
-    def observe(self, scope: Scope, status: int, seconds: float, root_path: str = "") -> None:
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Count one answered request: a few dictionary lookups and additions (under a
         microsecond), written to prometheus-client's objects by `flush`."""
         method: str = scope["method"]
@@ -252,13 +252,13 @@ class Metrics:
             method = OTHER
         route = scope.get("route")
         if route is None:
-            template = self._unrouted(scope, root_path)
+            template = self._unrouted(scope)
         else:
             known = self._templates.get(id(route))
             template = (
                 known[1]
                 if known is not None and known[0] is route
-                else self._learn(route, _route_path(scope, root_path))
+                else self._learn(route, _route_path(scope))
             )
         key = (method, template, status)
         pending = self._pending.get(key)
@@ -289,6 +289,12 @@ class Metrics:
             if pending.count:
                 counter.inc(pending.count)
                 pending.drain_into(histogram)
+        database = self._database
+        if database is not None:
+            at_once = database.gate.admitted_at_once
+            if at_once != self._admitted_seen:  # no wait: observations of 0
+                self.pool_waits.add_zeros(at_once - self._admitted_seen)
+                self._admitted_seen = at_once
         if self.pool_waits.count:
             self.pool_waits.drain_into(self.pool_wait)
 
@@ -315,14 +321,14 @@ class Metrics:
         self._templates[id(route)] = (route, template)
         return template
 
-    def _unrouted(self, scope: Scope, root_path: str) -> str:
+    def _unrouted(self, scope: Scope) -> str:
         """Routes FastAPI answers without setting `scope["route"]` (/docs, the OpenAPI
         document): the app's own plain routes, whose paths are whole. Anything else: one value."""
         if len(self.routes) != self._plain_routes_from:
             self._plain_routes = [r for r in self.routes if type(r) is Route]
             self._plain_routes_from = len(self.routes)
         if self._plain_routes:
-            path = _route_path(scope, root_path)
+            path = _route_path(scope)
             for route in self._plain_routes:
                 if route.path_regex.match(path):
                     return route.path_format
@@ -344,6 +350,7 @@ class Metrics:
     def bind(self, database: Database) -> None:
         """Measure this database: the gate's waits and timeouts, the pool's connections."""
         self._database = database
+        self._admitted_seen = database.gate.admitted_at_once
         database.gate.observe_wait = self.pool_waits.observe
         database.gate.on_timeout = self.pool_timeouts.inc
         self.refresh()
@@ -375,10 +382,11 @@ class Metrics:
         return generate_latest(registry)
 
 
-def _route_path(scope: Scope, root_path: str) -> str:
-    """The path the app's router matched: without the root path the server gave (a mount
-    changes scope["root_path"] on its way in, hence the value from before the request)."""
+def _route_path(scope: Scope) -> str:
+    """The path without the root path the server gave (a mount extends scope["root_path"] on
+    its way in and keeps the server's in scope["app_root_path"])."""
     path: str = scope["path"]
+    root_path: str = scope.get("app_root_path", scope.get("root_path", ""))
     if root_path and path.startswith(root_path):
         return path[len(root_path) :]
     return path
@@ -442,6 +450,11 @@ class Observations:
         self.total += seconds
         self.buckets[bisect_left(self.bounds, seconds)] += 1
 
+    def add_zeros(self, count: int) -> None:
+        """`count` observations of 0 (the first bucket, nothing to the sum)."""
+        self.count += count
+        self.buckets[0] += count
+
     def drain_into(self, histogram: Histogram) -> None:
         target: Any = histogram
         target._sum.inc(self.total)
@@ -490,35 +503,6 @@ def _constant(pid: int) -> Callable[[], int]:
     return lambda: pid
 
 
-class MetricsMiddleware:
-    """Count and time every HTTP request by method, route template and status."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        root_path: str = scope.get("root_path", "")
-        started = time.perf_counter()
-        status = 0
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            # A request that ends without a response (cancelled at shutdown) is not counted.
-            if status:
-                self.metrics.observe(scope, status, time.perf_counter() - started, root_path)
-
-
 def _bearer(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
@@ -527,7 +511,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def install_metrics(app: FastAPI, settings: Settings) -> Metrics | None:
-    """Add /metrics and the middleware, outermost: call it after every other middleware."""
+    """Add GET /metrics; the Metrics whose `observe` RequestContextMiddleware calls for every
+    answered request, or None when metrics are off (then nothing is measured at all)."""
     app.state.metrics = None
     if not metrics_served(settings):
         return None
@@ -553,7 +538,6 @@ def install_metrics(app: FastAPI, settings: Settings) -> Metrics | None:
         include_in_schema=False,
         name="metrics",
     )
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return metrics
 
 

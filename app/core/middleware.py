@@ -6,6 +6,7 @@ import itertools
 import os
 import re
 import time
+from collections.abc import Callable
 
 import sentry_sdk
 from loguru import logger
@@ -23,8 +24,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 class RequestContextMiddleware:
     """Accept or make a request id, echo it, and write one access line per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, on_response: Callable[[Scope, int, float], None] | None = None
+    ) -> None:
         self.app = app
+        # Metrics (app.core.metrics), when on: each answered request's scope, final status and
+        # seconds, measured here so that the outermost layer adds no layer of its own.
+        self.on_response = on_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,7 +61,8 @@ class RequestContextMiddleware:
             response = await unhandled_error(Request(scope), exc)
             await response(scope, receive, send_with_id)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            elapsed = time.perf_counter() - started
+            duration_ms = round(elapsed * 1000, 2)
             logger.bind(
                 requestId=request_id,
                 method=scope["method"],
@@ -65,6 +72,8 @@ class RequestContextMiddleware:
                 actor=state.get("actor"),
             ).info("{} {} {} {}ms", scope["method"], scope["path"], status, duration_ms)
             request_id_var.reset(token)
+            if status and self.on_response is not None:
+                self.on_response(scope, status, elapsed)
 
 
 # Request ids are correlation ids, not secrets: a random prefix per process and a counter make

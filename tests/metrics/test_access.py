@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import SettingsError
-from app.core.metrics import MetricsMiddleware
+from app.core.middleware import RequestContextMiddleware
 from app.main import create_app
 from tests.conftest import app_client, capture_logs, make_settings
 from tests.metrics.support import METRICS, METRICS_TOKEN, PROBLEM, Scrape
@@ -19,6 +19,12 @@ from tests.metrics.support import METRICS, METRICS_TOKEN, PROBLEM, Scrape
 # never connected to.
 NOT_LOCAL: dict[str, Any] = {"DATABASE_URL": "postgresql://app@127.0.0.1:9/app"}
 DIAGNOSTICS = "/api/v1/private/diagnostics/server"
+
+
+def observer(application: FastAPI) -> Any:
+    """What the request-id middleware reports each answered request to (None: nothing)."""
+    (middleware,) = [m for m in application.user_middleware if m.cls is RequestContextMiddleware]
+    return middleware.kwargs["on_response"]
 
 
 def build(**overrides: Any) -> FastAPI:
@@ -91,7 +97,7 @@ async def test_outside_local_without_a_token_metrics_are_not_there(environment: 
     assert body["detail"] == f"No route matches GET {METRICS}"
     # Nothing is measured when nobody can read it.
     assert application.state.metrics is None
-    assert not [m for m in application.user_middleware if m.cls is MetricsMiddleware]
+    assert observer(application) is None
 
 
 @pytest.mark.parametrize("environment", ["local", "staging"])
@@ -105,11 +111,11 @@ async def test_metrics_disabled_is_404_and_no_middleware(environment: str) -> No
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
     assert application.state.metrics is None
-    assert not [m for m in application.user_middleware if m.cls is MetricsMiddleware]
+    assert observer(application) is None
     enabled = build(ENVIRONMENT=environment, METRICS_TOKEN=METRICS_TOKEN, **extra)
-    assert [m for m in enabled.user_middleware if m.cls is MetricsMiddleware]
-    # Outermost: added last, so it sees what the request-id middleware answers too.
-    assert enabled.user_middleware[0].cls is MetricsMiddleware
+    assert observer(enabled) == enabled.state.metrics.observe
+    # Outermost (added last): the status it reports is the one the client got.
+    assert enabled.user_middleware[0].cls is RequestContextMiddleware
 
 
 async def test_metrics_are_not_in_the_openapi_document() -> None:

@@ -21,11 +21,11 @@ from app.core.metrics import (
     POOL_WAIT_BUCKETS,
     REQUEST_BUCKETS,
     Metrics,
-    MetricsMiddleware,
     Observations,
     WorkerProcessCollector,
     live_workers,
 )
+from app.core.middleware import RequestContextMiddleware
 from app.serve import main as serve_main
 from app.serve import prepare_multiprocess_dir, worker_count
 from tests.conftest import app_client
@@ -94,7 +94,7 @@ async def test_templates_of_nested_prefixes_and_mounts() -> None:
 
     application.mount("/sub", Starlette(routes=[Route("/x/{y}", plain)]))
     metrics = Metrics(routes=application.router.routes)
-    application.add_middleware(MetricsMiddleware, metrics=metrics)
+    application.add_middleware(RequestContextMiddleware, on_response=metrics.observe)
 
     async with await app_client(application) as client:
         for path in ("/api/outer/inner/items/1", "/api/outer/inner/items/2", "/top/a", "/sub/x/1"):
