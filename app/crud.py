@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -362,8 +363,6 @@ def _literal(sql: str, info: FieldInfo) -> Any:
         return sql.lower() == "true"
     kind = info.wire.cursor_kind
     if kind == "decimal":
-        from decimal import Decimal
-
         return Decimal(sql)
     return int(sql) if kind in {"int", "bigint"} else sql
 

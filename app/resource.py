@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 from sqlalchemy import Column, Table, inspect
@@ -351,8 +351,7 @@ class Resource:
     def order(self) -> type[Order]:
         for name in self.orderings:
             self.field_named(name, role="orderings")
-        fields = self.orderings or (self.key.name,)
-        return order_enum(f"{self.name}OrderBy", fields)
+        return order_enum(f"{self.name}OrderBy", self.order_fields)
 
     @cached_property
     def default(self) -> Order:
@@ -624,8 +623,6 @@ def _filter_doc(spec: Filter) -> str | None:
 
 def _list_item(annotation: Any) -> Any:
     """`Annotated[list[X], ...]` → X."""
-    from typing import get_args, get_origin
-
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     args = get_args(annotation)
