@@ -1,8 +1,10 @@
 """Data access for every resource: keyword-only async functions that know nothing of HTTP.
 
 Reads take the `Database` (the read path: statements compiled once, no transaction); writes
-take the request's `AsyncConnection` (one transaction, committed before the response). A key
-is a mapping of column name → value for the whole primary key.
+take the request's `Tx` (app.core.db: committed before the response, rolled back on any error;
+a write that is one statement runs as that statement alone). A key is a mapping of column name
+→ value for the whole primary key. Every statement is built once per resource and shape, with
+a bound parameter for each value.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -37,11 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import BindParameter
 
-from app.core.db import Database
+from app.core.db import Database, Tx
 from app.core.errors import (
     AppError,
     ConflictError,
@@ -256,11 +257,12 @@ async def list_rows(
 # ------------------------------------------------------------------------------ include
 
 
-def _in(column: Column[Any], dialect: str) -> ColumnElement[bool]:
+def any_of(column: Column[Any], dialect: str, name: str = "keys") -> ColumnElement[bool]:
+    """`column` is one of the list bound as `name`."""
     # PostgreSQL: one array parameter, so the statement compiles once for any number of keys.
     if dialect == "postgresql":
-        return column == any_(bindparam("keys", type_=postgresql.ARRAY(column.type)))
-    return column.in_(bindparam("keys", expanding=True))
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 @cache
@@ -269,7 +271,7 @@ def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[A
     target = resource_for(relation.target)
     if relation.direction == "one":
         (_, remote), *_ = relation.pairs
-        return select(*target.columns, remote.label("__owner")).where(_in(remote, dialect))
+        return select(*target.columns, remote.label("__owner")).where(any_of(remote, dialect))
     order = _order_by(target, target.default)
     if relation.direction == "many":
         (_, owner), *_ = relation.pairs
@@ -284,7 +286,7 @@ def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[A
     ranked = (
         select(*target.columns, owner_column.label("__owner"), rank)
         .select_from(source)
-        .where(_in(owner_column, dialect))
+        .where(any_of(owner_column, dialect))
         .subquery()
     )
     columns = [ranked.c[c.name] for c in target.columns]
@@ -437,57 +439,111 @@ def _integrity_error(
     return ConflictError("The change conflicts with existing data.")
 
 
-async def _execute(
-    db: AsyncConnection, resource: Resource, statement: Executable, values: Mapping[str, Any]
+@cache
+def _value_names(resource: Resource) -> dict[str, str]:
+    """Column name → the bound parameter of its value (`v_<position>`: any column name works)."""
+    return {column.name: f"v_{n}" for n, column in enumerate(resource.table.columns)}
+
+
+@cache
+def _value_columns(resource: Resource) -> dict[str, str]:
+    return {param: name for name, param in _value_names(resource).items()}
+
+
+def value_params(resource: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values → the bound parameters of the statements below."""
+    names = _value_names(resource)
+    return {names[name]: value for name, value in values.items()}
+
+
+def _bound(resource: Resource, names: frozenset[str]) -> dict[Column[Any], BindParameter[Any]]:
+    table = resource.table
+    return {
+        table.c[name]: bindparam(_value_names(resource)[name], type_=table.c[name].type)
+        for name in sorted(names)
+    }
+
+
+def _python_default(column: Column[Any], *, on_update: bool) -> Any:
+    """The value of a client-side default (`@default(cuid())`, `@updatedAt`), as SQLAlchemy
+    would compute it (its precompiled statements do not)."""
+    default: Any = column.onupdate if on_update else column.default
+    return default.arg(None) if default.is_callable else default.arg
+
+
+async def _returning(
+    db: Tx, resource: Resource, statement: Executable, params: Mapping[str, Any], *, alone: bool
 ) -> Row | None:
+    fetch = db.fetch_alone if alone else db.fetch
     try:
-        return (await db.execute(statement)).mappings().one_or_none()
+        rows = await fetch(statement, params)
     except IntegrityError as exc:
-        raise _integrity_error(resource, exc, values) from None
+        raise _integrity_error(resource, exc, _column_values(resource, params)) from None
+    return rows[0] if rows else None
 
 
-def _insert_statement(resource: Resource, dialect: str, values: dict[str, Any]) -> Executable:
-    # ON CONFLICT DO NOTHING: a taken unique value returns no row instead of aborting the
-    # transaction, so a hook can retry (a derived slug moves on to the next free one).
+def _column_values(resource: Resource, params: Mapping[str, Any]) -> dict[str, Any]:
+    columns = _value_columns(resource)
+    return {columns[name]: value for name, value in params.items() if name in columns}
+
+
+@lru_cache(maxsize=512)
+def _insert_statement(resource: Resource, dialect: str, names: frozenset[str]) -> Executable:
+    # ON CONFLICT DO NOTHING: a taken unique value returns no row instead of failing (and, in a
+    # transaction, aborting it), so a hook can retry (a derived slug moves on to the next free one).
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(resource.table).values(values).on_conflict_do_nothing()
-    return statement.returning(*resource.columns)
+    statement = module.insert(resource.table).values(_bound(resource, names))
+    return statement.on_conflict_do_nothing().returning(*resource.columns)
 
 
-async def _conflicting(
-    db: AsyncConnection, resource: Resource, values: Mapping[str, Any]
-) -> list[FieldInfo]:
+@lru_cache(maxsize=64)
+def _unique_probe(resource: Resource, position: int) -> Executable:
+    _, fields = _unique_sets(resource)[position]
+    bound = _bound(resource, frozenset(f.column.name for f in fields))
+    clause = and_(*(column == parameter for column, parameter in bound.items()))
+    probe = select(literal_column("1", Integer())).select_from(resource.table)
+    return probe.where(clause).limit(1)
+
+
+async def _conflicting(db: Tx, resource: Resource, values: Mapping[str, Any]) -> list[FieldInfo]:
     """The unique constraint an insert that returned nothing ran into."""
-    for _, fields in _unique_sets(resource):
+    for position, (_, fields) in enumerate(_unique_sets(resource)):
         if any(values.get(f.column.name) is None for f in fields):
             continue
-        clause = and_(*(f.column == values[f.column.name] for f in fields))
-        probe = select(literal_column("1", Integer())).select_from(resource.table)
-        found = await db.execute(probe.where(clause).limit(1))
-        if found.first():
+        params = value_params(resource, {f.column.name: values[f.column.name] for f in fields})
+        if await db.fetch(_unique_probe(resource, position), params):
             return fields
     return []
 
 
 async def create_row(
-    db: AsyncConnection, resource: Resource, *, data: BaseModel, parent_key: Key | None = None
+    db: Tx, resource: Resource, *, data: BaseModel, parent_key: Key | None = None
 ) -> Row:
-    """Insert a row as Prisma's client would: the model's defaults give ids and `@updatedAt`."""
+    """Insert a row as Prisma's client would: the model's defaults give ids and `@updatedAt`.
+
+    Without a conflict this is one statement (committed by itself); a hook that retries after
+    a conflict runs in a transaction."""
     values = {k: v for k, v in _values(resource, data).items() if v is not None}
     values.update(parent_key or {})
-    dialect = db.dialect.name
-    if dialect == "sqlite":
-        # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's format.
-        for info in resource.fields.values():
-            server_default = getattr(getattr(info.column.server_default, "arg", None), "text", "")
-            if server_default == "CURRENT_TIMESTAMP" and info.column.name not in values:
-                values[info.column.name] = utcnow()
+    dialect = db.dialect
+    for info in resource.fields.values():
+        column = info.column
+        if column.name in values:
+            continue
+        if column.default is not None:
+            values[column.name] = _python_default(column, on_update=False)
+        elif dialect == "sqlite" and _server_default(column) == "CURRENT_TIMESTAMP":
+            # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's
+            # format.
+            values[column.name] = utcnow()
     sent = frozenset(data.model_fields_set)
     hooks = resource.hooks
     if hooks.before_create is not None:
         await hooks.before_create(db, values)
-    for _ in range(_MAX_ATTEMPTS):
-        row = await _execute(db, resource, _insert_statement(resource, dialect, values), values)
+    for attempt in range(_MAX_ATTEMPTS):
+        statement = _insert_statement(resource, dialect, frozenset(values))
+        params = value_params(resource, values)
+        row = await _returning(db, resource, statement, params, alone=attempt == 0)
         if row is not None:
             return row
         fields = await _conflicting(db, resource, values)
@@ -502,40 +558,55 @@ async def create_row(
 _MAX_ATTEMPTS = 6
 
 
-async def _lock(
-    db: AsyncConnection, resource: Resource, key: Key, precondition: Precondition | None
-) -> Row:
+def _server_default(column: Column[Any]) -> str | None:
+    return getattr(getattr(column.server_default, "arg", None), "text", None)
+
+
+async def _lock(db: Tx, resource: Resource, key: Key, precondition: Precondition | None) -> Row:
     # FOR UPDATE serialises concurrent writers, so a precondition is checked against the
     # version the write will replace: two PATCHes with one If-Match leave one winner.
-    params = key_params(resource, key)
-    row = (await db.execute(_lock_by_key(resource), params)).mappings().one_or_none()
+    rows = await db.fetch(_lock_by_key(resource), key_params(resource, key))
     what = f"{resource.label} with {_describe_key(resource, key)}"
-    if row is None and precondition is not None:
+    if not rows and precondition is not None:
         # RFC 9110: If-Match is false when there is no current representation.
         raise PreconditionFailedError(f"No {what} exists any more (If-Match cannot match).")
-    if row is None:
+    if not rows:
         raise NotFoundError(f"No {what}.")
-    if precondition is not None and not precondition(row):
+    if precondition is not None and not precondition(rows[0]):
         raise PreconditionFailedError(
             f"The {resource.label} has changed since you read it (If-Match does not match its ETag)."
         )
-    return row
+    return rows[0]
 
 
-async def _update(db: AsyncConnection, resource: Resource, key: Key, values: dict[str, Any]) -> Row:
-    statement: Executable = (
+@lru_cache(maxsize=512)
+def _update_statement(resource: Resource, names: frozenset[str]) -> Executable:
+    return (
         update(resource.table)
-        .where(*(f.column == key[f.column.name] for f in resource.primary_key))
-        .values(values)
+        .where(_key_clause(resource))
+        .values(_bound(resource, names))
         .returning(*resource.columns)
     )
-    row = await _execute(db, resource, statement, values)
-    assert row is not None  # the row is locked: it cannot have gone
+
+
+async def _update(
+    db: Tx, resource: Resource, key: Key, values: dict[str, Any], *, alone: bool
+) -> Row:
+    """UPDATE … RETURNING the row (`@updatedAt` set); NotFoundError when there is none."""
+    for info in resource.fields.values():
+        column = info.column
+        if column.onupdate is not None and column.name not in values:
+            values[column.name] = _python_default(column, on_update=True)
+    statement = _update_statement(resource, frozenset(values))
+    params = {**value_params(resource, values), **key_params(resource, key)}
+    row = await _returning(db, resource, statement, params, alone=alone)
+    if row is None:  # only without a lock: a locked row cannot have gone
+        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
     return row
 
 
 async def replace_row(
-    db: AsyncConnection,
+    db: Tx,
     resource: Resource,
     *,
     key: Key,
@@ -543,7 +614,6 @@ async def replace_row(
     precondition: Precondition | None = None,
 ) -> Row:
     """Full replace: omitted fields go back to their defaults (hooks may derive some)."""
-    current = await _lock(db, resource, key, precondition)
     values: dict[str, Any] = {}
     for info in resource.changeable_fields:
         value = getattr(data, info.name)
@@ -551,13 +621,17 @@ async def replace_row(
             value = _default_value(info)
         if value is not _KEEP:
             values[info.column.name] = value
-    if resource.hooks.before_replace is not None:
-        await resource.hooks.before_replace(db, values, current)
-    return await _update(db, resource, key, values)
+    hook = resource.hooks.before_replace
+    if precondition is None and hook is None:
+        return await _update(db, resource, key, values, alone=True)
+    current = await _lock(db, resource, key, precondition)
+    if hook is not None:
+        await hook(db, values, current)
+    return await _update(db, resource, key, values, alone=False)
 
 
 async def update_row(
-    db: AsyncConnection,
+    db: Tx,
     resource: Resource,
     *,
     key: Key,
@@ -565,61 +639,79 @@ async def update_row(
     precondition: Precondition | None = None,
 ) -> Row:
     """Partial update: only the fields sent change; `null` clears a nullable field."""
-    current = await _lock(db, resource, key, precondition)
     values = _values(resource, data)
-    if not values:
-        return current
     for info in resource.changeable_fields:
         if info.is_list and info.column.name in values and values[info.column.name] is None:
             values[info.column.name] = []
-    return await _update(db, resource, key, values)
+    if precondition is not None:
+        current = await _lock(db, resource, key, precondition)
+        return await _update(db, resource, key, values, alone=False) if values else current
+    if values:
+        return await _update(db, resource, key, values, alone=True)
+    rows = await db.fetch_alone(_by_key(resource), key_params(resource, key))
+    if not rows:
+        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+    return rows[0]
 
 
 async def delete_row(
-    db: AsyncConnection, resource: Resource, *, key: Key, precondition: Precondition | None = None
+    db: Tx, resource: Resource, *, key: Key, precondition: Precondition | None = None
 ) -> None:
     """Delete a row (what references it goes with it or is unset, by the foreign keys)."""
-    await _lock(db, resource, key, precondition)
-    await db.execute(_delete_by_key(resource), key_params(resource, key))
+    params = key_params(resource, key)
+    if precondition is not None:
+        await _lock(db, resource, key, precondition)
+        await db.fetch(_delete_by_key(resource), params)
+        return
+    if not await _returning(db, resource, _delete_by_key(resource), params, alone=True):
+        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
 
 
 @cache
 def _delete_by_key(resource: Resource) -> Executable:
-    return delete(resource.table).where(_key_clause(resource))
+    return (
+        delete(resource.table)
+        .where(_key_clause(resource))
+        .returning(*(f.column for f in resource.primary_key))
+    )
 
 
 # ------------------------------------------------------------------------------ links
 
 
-async def _require(db: AsyncConnection, resource: Resource, key: Key) -> None:
-    found = await db.execute(_by_key(resource), key_params(resource, key))
-    if found.first() is None:
+async def _require(db: Tx, resource: Resource, key: Key) -> None:
+    if not await db.fetch(_by_key(resource), key_params(resource, key)):
         raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
 
 
 def _link_values(link: Link, owner_key: Key, target_key: Key) -> dict[str, Any]:
     info = link.info
-    values = {join.name: owner_key[local.name] for local, join in info.pairs}
-    values |= {join.name: target_key[target.name] for target, join in info.target_pairs}
+    values = {f"l_{join.name}": owner_key[local.name] for local, join in info.pairs}
+    values |= {f"l_{join.name}": target_key[target.name] for target, join in info.target_pairs}
     return values
 
 
-async def link_rows(db: AsyncConnection, link: Link, *, owner_key: Key, target_key: Key) -> None:
+@lru_cache(maxsize=64)
+def _link_statement(link: Link, dialect: str, connect: bool) -> Executable:
+    secondary = cast("Table", link.info.secondary)
+    bound = {c: bindparam(f"l_{c.name}", type_=c.type) for c in secondary.columns}
+    if not connect:
+        return delete(secondary).where(*(c == p for c, p in bound.items()))
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(secondary).values(bound).on_conflict_do_nothing()
+
+
+async def link_rows(db: Tx, link: Link, *, owner_key: Key, target_key: Key) -> None:
     """Connect two rows of an implicit many-to-many relation (already connected: no change)."""
     await _require(db, link.owner, owner_key)
     await _require(db, link.target, target_key)
-    secondary = cast("Table", link.info.secondary)
-    module: Any = postgresql if db.dialect.name == "postgresql" else sqlite
     values = _link_values(link, owner_key, target_key)
-    await db.execute(module.insert(secondary).values(values).on_conflict_do_nothing())
+    await db.fetch(_link_statement(link, db.dialect, True), values)
 
 
-async def unlink_rows(db: AsyncConnection, link: Link, *, owner_key: Key, target_key: Key) -> None:
+async def unlink_rows(db: Tx, link: Link, *, owner_key: Key, target_key: Key) -> None:
     """Disconnect two rows (not connected: no change)."""
     await _require(db, link.owner, owner_key)
     await _require(db, link.target, target_key)
-    secondary = cast("Table", link.info.secondary)
     values = _link_values(link, owner_key, target_key)
-    await db.execute(
-        delete(secondary).where(*(secondary.c[name] == value for name, value in values.items()))
-    )
+    await db.fetch(_link_statement(link, db.dialect, False), values)

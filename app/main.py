@@ -16,7 +16,7 @@ from loguru import logger
 from sentry_sdk.integrations.loguru import LoggingLevels, LoguruIntegration
 
 from app import __version__
-from app.api.hot import HotReads
+from app.api.hot import HotPath
 from app.api.main import api_routers
 from app.core.config import Settings, get_settings
 from app.core.db import create_database, create_engine, prepare_embedded_database
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request id wraps everything, so even a 413 or a 500 has one.
     app.add_middleware(
-        HotReads,
+        HotPath,
         prefix=API_PREFIX,
         resources=V1,
         routes=[route for router in routers for route in router.routes],

@@ -22,10 +22,10 @@ from typing import Annotated, Any, Literal, cast, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 from sqlalchemy import Column, Table, inspect
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 from sqlmodel import SQLModel
 
+from app.core.db import Tx
 from app.pagination import Order, order_enum
 from app.schemas import (
     InputModel,
@@ -74,11 +74,11 @@ def search(*fields: str) -> Filter:
     return Filter("search", fields)
 
 
-# A hook gets the transaction's connection and the column values about to be written.
-CreateHook = Callable[[AsyncConnection, dict[str, Any]], Awaitable[None]]
-ReplaceHook = Callable[[AsyncConnection, dict[str, Any], Row], Awaitable[None]]
+# A hook gets the request's `Tx` (app.core.db) and the column values about to be written.
+CreateHook = Callable[[Tx, dict[str, Any]], Awaitable[None]]
+ReplaceHook = Callable[[Tx, dict[str, Any], Row], Awaitable[None]]
 # Called when an insert hit a unique constraint on `field`; True: values changed, try again.
-ConflictHook = Callable[[AsyncConnection, dict[str, Any], str, frozenset[str]], Awaitable[bool]]
+ConflictHook = Callable[[Tx, dict[str, Any], str, frozenset[str]], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Column, Table, func, inspect, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Column, String, Table, bindparam, func, inspect, select
 
+from app.core.db import Tx
+from app.crud import any_of
 from app.models import Page, PageRevision, Tag, User
 from app.resource import Hooks, Link, Resource, equals, has, register, search
 from app.schemas import Body, ForeignId, Slug, Summary, Tags, Title, Views, name_type
@@ -37,40 +39,48 @@ def slugify(title: str) -> str:
     return slug or "page"
 
 
-async def _free_slug(db: AsyncConnection, base: str, *, exclude_id: str | None) -> str:
-    """`base`, or `base-2`, `base-3`, … — the first not taken by another page."""
-    candidates = [base, *(f"{base}-{n}" for n in range(2, 2 + _SLUG_PROBES))]
+@cache
+def _taken_slugs(dialect: str, *, excluding: bool) -> Any:
     # Point lookups on the unique index (a LIKE 'base-%' prefix scan cannot use it under a
     # non-C collation and reads every slug).
-    query: Any = select(_SLUG).where(_SLUG.in_(candidates))
+    query: Any = select(_SLUG).where(any_of(_SLUG, dialect, "slugs"))
+    return query.where(_ID != bindparam("exclude_id")) if excluding else query
+
+
+_TAKE_TURNS = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("lock", type_=String))))
+
+
+async def _free_slug(db: Tx, base: str, *, exclude_id: str | None) -> str:
+    """`base`, or `base-2`, `base-3`, … — the first not taken by another page."""
+    candidates = [base, *(f"{base}-{n}" for n in range(2, 2 + _SLUG_PROBES))]
+    params: dict[str, Any] = {"slugs": candidates}
     if exclude_id is not None:
-        query = query.where(_ID != exclude_id)
-    taken = set((await db.scalars(query)).all())
+        params["exclude_id"] = exclude_id
+    rows = await db.fetch(_taken_slugs(db.dialect, excluding=exclude_id is not None), params)
+    taken = {row["slug"] for row in rows}
     free = next((slug for slug in candidates if slug not in taken), None)
     return free or f"{base}-{secrets.token_hex(4)}"
 
 
-async def _derive_slug(_db: AsyncConnection, values: dict[str, Any]) -> None:
+async def _derive_slug(_db: Tx, values: dict[str, Any]) -> None:
     # The common case first: the slug derived from the title is free (one INSERT).
     if values.get("slug") is None:
         values["slug"] = slugify(values["title"])
 
 
-async def _next_free_slug(
-    db: AsyncConnection, values: dict[str, Any], field: str, sent: frozenset[str]
-) -> bool:
+async def _next_free_slug(db: Tx, values: dict[str, Any], field: str, sent: frozenset[str]) -> bool:
     if field != "slug" or "slug" in sent:
         return False  # a slug the client chose is theirs to change: 409
     base = slugify(values["title"])
-    if db.dialect.name == "postgresql":
+    if db.dialect == "postgresql":
         # Creators deriving the same slug take turns until they commit, so each one sees the
         # slugs the others took (otherwise N concurrent "Untitled" pages race for one suffix).
-        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"Page.slug:{base}"))))
+        await db.fetch(_TAKE_TURNS, {"lock": f"Page.slug:{base}"})
     values["slug"] = await _free_slug(db, base, exclude_id=None)
     return True
 
 
-async def _replace_slug(db: AsyncConnection, values: dict[str, Any], current: Any) -> None:
+async def _replace_slug(db: Tx, values: dict[str, Any], current: Any) -> None:
     if values.get("slug") is None:
         values["slug"] = await _free_slug(db, slugify(values["title"]), exclude_id=current["id"])
 

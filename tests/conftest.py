@@ -11,18 +11,19 @@ import io
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from loguru import logger
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings
+from app.core.db import Database
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +79,34 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
+class _AppEngine:
+    """The app's engine for a test's own statements. Like every caller outside the read and
+    write paths (Database.reserve), it first makes room in the pool: the warm connections
+    those paths keep are checked out."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._engine: AsyncEngine = app.state.engine
+        self._db: Database = app.state.db
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        await self._db.make_room()
+        async with self._engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        await self._db.make_room()
+        async with self._engine.begin() as connection:
+            yield connection
+
+
 @pytest.fixture
 def engine(app: FastAPI) -> AsyncEngine:
-    return app.state.engine
+    return cast("AsyncEngine", _AppEngine(app))
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import get_connection
+from app.core.db import Tx, get_connection
 from app.core.errors import UnauthorizedError
 from app.core.security import Principal, TokenVerifier
 
 # scope="function": the transaction commits when the route returns, before the response is sent.
-DbDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
+DbDep = Annotated[Tx, Depends(get_connection, scope="function")]
 
 
 class BearerScope(HTTPBearer):

@@ -1,54 +1,83 @@
-"""The hottest reads, served without FastAPI's per-request machinery, for every resource.
+"""The hottest requests, served without FastAPI's per-request machinery, for every resource.
 
-`GET /api/v1/{segment}/{id}` and `GET /api/v1/{segment}/` are most of the traffic. Through
-FastAPI a by-id read spent about 0.1 ms of CPU in routing, dependency resolution and its exit
-stacks, as much as the rest of the request. `HotReads` is a pure ASGI middleware, innermost in
-the stack (the request id, the access log, CORS, the body guard and Sentry still wrap it), that
-answers exactly these requests of the top-level resources by calling what the FastAPI routes
-call (app.api.routes), in the same order:
+`GET`, `POST`, `PUT`, `PATCH` and `DELETE` on `/api/v1/{segment}/` and `/api/v1/{segment}/{id}`
+are almost all of the traffic. Through FastAPI a by-id read spent about 0.1 ms of CPU in
+routing, dependency resolution and its exit stacks, as much as the rest of the request, and a
+write about 0.5 ms. `HotPath` is a pure ASGI middleware, innermost in the stack (the request
+id, the access log, CORS, the body guard and Sentry still wrap it), that answers exactly these
+requests of the top-level resources by calling what the FastAPI routes call (app.api.routes),
+in the same order:
 
-1. the bearer token check (the resource's read scope: 401/403, the actor for the access log);
-2. the query model (422 on anything it refuses);
-3. `read_one` / `read_list` (404, 304, ETag, cursors, include);
+1. writes: the body (413 when too large), validated from its JSON by the route's own model;
+2. the bearer token check (the resource's read or write scope: 401/403, the actor for the
+   access log);
+3. reads: the query model (422 on anything it refuses);
+4. `read_one` / `read_list` (404, 304, ETag, cursors, include), or `Writes` on the request's
+   transaction (`Database.transaction`: committed before the response is sent, rolled back on
+   any error, as the routes' `DbDep`);
 
 and turns the errors they raise into responses with the app's own exception handlers (so a
 503 carries CORS headers as it does from the routes). It sets `scope["route"]` to the route it
 stands for, as Starlette's router would (metrics label requests by it). Every other request
-(other paths and methods, nested resources, a key FastAPI's path rules would refuse) goes on
-to FastAPI unchanged, and the routes stay declared there: OpenAPI, /docs and the generated
-TypeScript clients are unaffected. tests/api/test_hot_reads.py compares both paths.
+goes on to FastAPI unchanged: other paths and methods, nested resources, a key FastAPI's path
+rules would refuse, and a body the model refuses (FastAPI reads it again from a replay and
+answers with its own 422, so every validation error keeps FastAPI's shape). The routes stay
+declared there: OpenAPI, /docs and the generated TypeScript clients are unaffected.
+tests/api/test_hot_path.py compares both paths.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import crud
 from app.api.deps import BearerScope
 from app.api.query import query_dependency
-from app.api.routes import MAX_ID_LENGTH, hot_routes, read_list, read_one, resource_router
+from app.api.routes import (
+    MAX_ID_LENGTH,
+    Writes,
+    hot_routes,
+    read_list,
+    read_one,
+    resource_router,
+)
 from app.resource import Resource
 from app.schemas import INT4_MAX, INT4_MIN
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
 class _Hot:
     resource: Resource
     reader: BearerScope
-    list_route: APIRoute
-    get_route: APIRoute
+    writer: BearerScope
+    routes: dict[str, APIRoute]
     parse_list: Any
     parse_get: Any
+    writes: Writes
     int_key: bool
 
 
-class HotReads:
-    """Serve `GET {prefix}/{segment}/` and `GET {prefix}/{segment}/{key}`; pass on the rest."""
+# What each write does: the route it stands for, its body's model, the crud call (PUT/PATCH).
+_WRITES: dict[str, tuple[str, str | None, Callable[..., Awaitable[crud.Row]] | None]] = {
+    "POST": ("create", "create_model", None),
+    "PUT": ("replace", "replace_model", crud.replace_row),
+    "PATCH": ("update", "update_model", crud.update_row),
+    "DELETE": ("delete", None, None),
+}
+
+
+class HotPath:
+    """Serve the reads and writes of `{prefix}/{segment}/[{key}]`; pass on the rest."""
 
     def __init__(
         self,
@@ -65,19 +94,19 @@ class HotReads:
             if resource.parent is not None:
                 continue
             # The app's own route objects (None: this resource's, built afresh).
-            list_route, get_route = hot_routes(routes or resource_router(resource).routes, resource)
             self.resources[resource.segment] = _Hot(
                 resource=resource,
                 reader=BearerScope(f"{resource.scope}:read"),
-                list_route=list_route,
-                get_route=get_route,
+                writer=BearerScope(f"{resource.scope}:write"),
+                routes=hot_routes(routes or resource_router(resource).routes, resource),
                 parse_list=query_dependency(resource.list_query),
                 parse_get=query_dependency(resource.get_query),
+                writes=Writes(resource),
                 int_key=resource.key.wire.cursor_kind == "int",
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] not in _METHODS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -90,17 +119,26 @@ class HotReads:
         segment, slash, raw_key = path[len(self.prefix) :].partition("/")
         hot = self.resources.get(segment)
         key = _key(hot, raw_key) if hot is not None and slash else None
-        if hot is None or key is None:
-            # Not a route here, a key the path rules refuse (422), or control characters
-            # (Starlette's path pattern treats a trailing newline specially): FastAPI answers.
+        method: str = scope["method"]
+        action = _action(method, key)
+        if hot is None or key is None or action not in hot.routes:
+            # Not a route here (or a method it does not have: FastAPI's 405), a key the path
+            # rules refuse (422), or control characters (Starlette's path pattern treats a
+            # trailing newline specially): FastAPI answers.
             await self.app(scope, receive, send)
             return
-        scope["route"] = hot.get_route if raw_key else hot.list_route
         request = Request(scope, receive)
-        response = await self._respond(request, hot, key)
+        if method == "GET":
+            scope["route"] = hot.routes[action]
+            response = await self._read(request, hot, key)
+        else:
+            response = await self._write(request, hot, method, key)
+            if response is None:  # a body the model refuses: FastAPI's 422
+                await self.app(scope, _replay(await request.body(), receive), send)
+                return
         await response(scope, receive, send)
 
-    async def _respond(self, request: Request, hot: _Hot, key: Any) -> Response:
+    async def _read(self, request: Request, hot: _Hot, key: Any) -> Response:
         state = request.app.state
         resource = hot.resource
         try:
@@ -120,17 +158,69 @@ class HotReads:
                 state.db, resource, principal, query, cursor_key=state.cursor_key
             )
         except Exception as exc:
-            # The app's own handler for this error, as Starlette's exception middleware would
-            # pick it (the most specific class first); anything unhandled goes on up.
-            handlers = request.app.exception_handlers
-            handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
-            if handler is None:
-                raise
-            return await handler(request, exc)
+            return await _handled(request, exc)
+
+    async def _write(self, request: Request, hot: _Hot, method: str, key: Any) -> Response | None:
+        action, model_name, write = _WRITES[method]
+        resource, writes = hot.resource, hot.writes
+        try:
+            # FastAPI's order: the body (413; invalid JSON is a 422 even without a token), then
+            # the token, then the fields.
+            body: BaseModel | None = None
+            if model_name is not None:
+                model: type[BaseModel] = getattr(resource, model_name)
+                try:
+                    body = model.model_validate_json(await request.body())
+                except ValidationError:
+                    return None
+            await hot.writer(request)
+            request.scope["route"] = hot.routes[action]
+            item = {resource.key.column.name: key}
+            if_match = request.headers.get("if-match")
+            async with request.app.state.db.transaction() as tx:
+                if body is None:
+                    return await writes.delete(tx, item, if_match)
+                if write is None:
+                    return await writes.create(request, tx, body)
+                return await writes.change(tx, write, item, body, if_match)
+        except Exception as exc:
+            return await _handled(request, exc)
+
+
+async def _handled(request: Request, exc: Exception) -> Response:
+    """The app's own handler for this error, as Starlette's exception middleware would pick it
+    (the most specific class first); anything unhandled goes on up."""
+    handlers = request.app.exception_handlers
+    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+    if handler is None:
+        raise exc
+    return await handler(request, exc)
+
+
+def _action(method: str, key: Any) -> str:
+    if method == "GET":
+        return "get" if key != "" else "list"
+    if key == "":
+        return "create" if method == "POST" else ""
+    return _WRITES[method][0] if method != "POST" else ""
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` that gives the body already read once more, then carries on."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 def _key(hot: _Hot, raw: str) -> Any:
-    """The key of a by-key read ("" for the list), or None to let FastAPI answer."""
+    """The key of a by-key request ("" for the collection), or None to let FastAPI answer."""
     if not raw:
         return ""
     if "/" in raw or len(raw) > MAX_ID_LENGTH or not raw.isprintable():

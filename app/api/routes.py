@@ -8,7 +8,7 @@ For a resource named `Page` at `/pages` (writable): `listPages` `GET /pages/`, `
 /pages/{id}/tag-items/{tagId}`.
 
 The endpoints are ordinary FastAPI routes (OpenAPI, /docs, validation); their signatures are
-built from the resource's models. The two reads are also served by app.api.hot.HotReads, which
+built from the resource's models. The two reads are also served by app.api.hot.HotPath, which
 calls `read_one` / `read_list` below without FastAPI's per-request dependency machinery.
 """
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from app import crud
 from app.api.deps import BearerScope, DbDep
 from app.api.query import openapi_parameters, query_dependency
-from app.core.db import Database
+from app.core.db import Database, Tx
 from app.core.errors import FieldError, NotFoundError, UnprocessableError, problem_responses
 from app.core.security import Principal
 from app.pagination import decode_cursor, encode_cursor
@@ -127,7 +127,7 @@ async def read_one(
     include: str | None,
     if_none_match: str | None,
 ) -> Response:
-    """`GET …/{key}` once the caller is known good (shared with HotReads)."""
+    """`GET …/{key}` once the caller is known good (shared with HotPath)."""
     names = include_names(resource, include, principal)
     for info in resource.primary_key:
         check_key(resource, info, key[info.column.name])
@@ -152,7 +152,7 @@ async def read_list(
     cursor_key: bytes,
     parent_key: crud.Key | None = None,
 ) -> Response:
-    """`GET …/` once the caller and the query are known good (shared with HotReads)."""
+    """`GET …/` once the caller and the query are known good (shared with HotPath)."""
     params = query.model_dump()
     cursor, offset, order = params.pop("cursor"), params.pop("offset"), params.pop("orderBy")
     limit, with_count = params.pop("limit"), params.pop("count")
@@ -377,39 +377,86 @@ def resource_router(resource: Resource) -> APIRouter:
     return router
 
 
-def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: Any) -> None:
-    single, label = snake(resource.name), resource.label
-    request_param = _param("request", Request)
+class Writes:
+    """What the write endpoints of one resource do once the caller and the body are known good,
+    on the request's `Tx`: shared by the FastAPI routes and app.api.hot.HotPath."""
 
-    async def create(request: Request, db: Any, body: BaseModel, **values: Any) -> Response:
-        parent_key = paths.parent_key(values)
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.paths = _Paths(resource)
+        self._locations: dict[str, str] = {}
+
+    def location(self, request: Request, row: crud.Row) -> str:
+        """`Location` of a created row: its by-key route's path (the route is looked up once)."""
+        paths, resource = self.paths, self.resource
+        root_path: str = request.scope.get("root_path", "")
+        template = self._locations.get(root_path)
+        if template is None:
+            placeholders = {paths.key.name: _KEY}
+            if paths.parent is not None:
+                placeholders[paths.parent.key.name] = _PARENT
+            url = request.url_for(f"get_{snake(resource.name)}", **placeholders)
+            template = self._locations[root_path] = url.path
+        location = template.replace(_KEY, str(row[paths.key.column.name]))
+        if paths.parent is not None:
+            location = location.replace(_PARENT, str(row[resource.parent_fields[0].column.name]))
+        return location
+
+    async def create(
+        self, request: Request, db: Tx, body: BaseModel, parent_key: crud.Key | None = None
+    ) -> Response:
+        resource = self.resource
         if parent_key is not None:
             for info in resource.parent_fields:
                 check_key(resource, info, parent_key[info.column.name])
         row = await crud.create_row(db, resource, data=body, parent_key=parent_key)
-        path_values = {paths.key.name: row[paths.key.column.name]}
-        if paths.parent is not None:
-            path_values[paths.parent.key.name] = row[resource.parent_fields[0].column.name]
-        location = str(request.url_for(f"get_{single}", **path_values).path)
-        return json_response(resource.to_json(row), status_code=201, headers={"Location": location})
+        headers = {"Location": self.location(request, row)}
+        return json_response(resource.to_json(row), status_code=201, headers=headers)
+
+    async def change(
+        self,
+        db: Tx,
+        write: Callable[..., Awaitable[crud.Row]],
+        key: crud.Key,
+        body: BaseModel,
+        if_match_header: str | None,
+    ) -> Response:
+        resource = self.resource
+        precondition = if_match(resource, if_match_header)
+        row = await write(
+            db, resource, key=_checked(resource, key), data=body, precondition=precondition
+        )
+        return json_response(resource.to_json(row))
+
+    async def delete(self, db: Tx, key: crud.Key, if_match_header: str | None) -> Response:
+        resource = self.resource
+        precondition = if_match(resource, if_match_header)
+        await crud.delete_row(db, resource, key=_checked(resource, key), precondition=precondition)
+        return Response(status_code=204)
+
+
+# Path parameter placeholders of the Location template (ids never contain them).
+_KEY, _PARENT = "\x00key\x00", "\x00parent\x00"
+
+
+def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: Any) -> None:
+    single, label = snake(resource.name), resource.label
+    request_param = _param("request", Request)
+    writes = Writes(resource)
+
+    async def create(request: Request, db: Tx, body: BaseModel, **values: Any) -> Response:
+        return await writes.create(request, db, body, paths.parent_key(values))
 
     def change(write: Callable[..., Awaitable[crud.Row]]) -> Endpoint:
         async def endpoint(
-            db: Any, body: BaseModel, if_match_header: str | None, **values: Any
+            db: Tx, body: BaseModel, if_match_header: str | None, **values: Any
         ) -> Response:
-            key = _checked(resource, paths.item_key(values))
-            precondition = if_match(resource, if_match_header)
-            row = await write(db, resource, key=key, data=body, precondition=precondition)
-            return json_response(resource.to_json(row))
+            return await writes.change(db, write, paths.item_key(values), body, if_match_header)
 
         return endpoint
 
-    async def remove(db: Any, if_match_header: str | None, **values: Any) -> Response:
-        key = _checked(resource, paths.item_key(values))
-        await crud.delete_row(
-            db, resource, key=key, precondition=if_match(resource, if_match_header)
-        )
-        return Response(status_code=204)
+    async def remove(db: Tx, if_match_header: str | None, **values: Any) -> Response:
+        return await writes.delete(db, paths.item_key(values), if_match_header)
 
     principal = _param("_principal", writer)
     db = _param("db", DbDep)
@@ -463,7 +510,7 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
     )
 
 
-def _checked(resource: Resource, key: dict[str, Any]) -> dict[str, Any]:
+def _checked(resource: Resource, key: crud.Key) -> crud.Key:
     for info in resource.primary_key:
         check_key(resource, info, key[info.column.name])
     return key
@@ -481,7 +528,7 @@ def link_router(link: Link) -> APIRouter:
         "target_key", _path_type(target.key, link.param, f"The {target.label}'s {target.key.name}")
     )
 
-    def keys(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def keys(values: dict[str, Any]) -> tuple[crud.Key, crud.Key]:
         owner_key = _checked(owner, {owner.key.column.name: values["owner_key"]})
         return owner_key, {target.key.column.name: values["target_key"]}
 
@@ -516,8 +563,10 @@ def link_router(link: Link) -> APIRouter:
     return router
 
 
-def hot_routes(routes: list[Any], resource: Resource) -> tuple[APIRoute, APIRoute]:
-    """The list and by-key routes of a resource (what HotReads stands in for)."""
-    names = {f"list_{snake(resource.plural_name)}", f"get_{snake(resource.name)}"}
-    found = {r.name: r for r in routes if isinstance(r, APIRoute) and r.name in names}
-    return found[f"list_{snake(resource.plural_name)}"], found[f"get_{snake(resource.name)}"]
+def hot_routes(routes: list[Any], resource: Resource) -> dict[str, APIRoute]:
+    """A resource's routes by what they do (`list`, `get`, `create`, `replace`, `update`,
+    `delete`; a read-only resource has the first two): what app.api.hot.HotPath stands in for."""
+    single, plural = snake(resource.name), snake(resource.plural_name)
+    names = {f"list_{plural}": "list", f"get_{single}": "get"}
+    names |= {f"{action}_{single}": action for action in ("create", "replace", "update", "delete")}
+    return {names[r.name]: r for r in routes if isinstance(r, APIRoute) and r.name in names}

@@ -10,8 +10,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import Enum
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 
@@ -242,32 +242,54 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """One connection per request inside one transaction.
+async def get_connection(request: Request) -> AsyncIterator[Tx]:
+    """The request's write transaction (see `Tx`).
 
     Declared with `Depends(..., scope="function")` so the commit runs when the route returns and
     *before* the response is sent: a failed commit becomes an error response, never a 2xx.
-    Any exception rolls the transaction back. The routes issue Core statements (no ORM
-    identity map: the data path reads and writes rows, not objects).
+    Any exception rolls the transaction back.
     """
     database: Database = request.app.state.db
-    async with database.reserve(), database.engine.begin() as connection:
-        yield connection
+    async with database.transaction() as tx:
+        yield tx
 
 
 Row = Mapping[Any, Any]
 
 
-@cache
-def _asyncpg_sql(statement: Select[Any]) -> tuple[str, tuple[str, ...]]:
-    """The statement compiled once for asyncpg: SQL with $n placeholders, parameter names."""
-    compiled = statement.compile(dialect=_ASYNCPG_DIALECT)
+Processor = Callable[[Any], Any] | None
+
+
+_REQUIRED = object()
+
+
+@lru_cache(maxsize=2048)
+def _asyncpg_sql(
+    statement: Executable,
+) -> tuple[str, tuple[str, ...], tuple[Processor, ...], tuple[Any, ...]]:
+    """The statement compiled once for asyncpg: SQL with $n placeholders, the parameter names
+    in order, each one's bind processor (JSON to text, enums to their names, as SQLAlchemy
+    would apply them) and the value the statement itself gives it (`.limit(1)`), if any.
+    Statements are built once (module level or cached), so this is too."""
+    element: Any = statement
+    compiled: Any = element.compile(dialect=_ASYNCPG_DIALECT)
     names: list[str] = list(getattr(compiled, "positiontup", None) or [])
-    return compiled.string, tuple(names)
+    processors: dict[str, Processor] = compiled._bind_processors
+    binds: dict[str, Any] = compiled.binds
+    defaults = tuple(
+        _REQUIRED if binds[name].required else binds[name].effective_value for name in names
+    )
+    sql: str = compiled.string
+    return sql, tuple(names), tuple(processors.get(name) for name in names), defaults
 
 
-def _bind(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
+def _args(statement: Executable, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    sql, names, processors, defaults = _asyncpg_sql(statement)
+    args: list[Any] = []
+    for name, process, default in zip(names, processors, defaults, strict=True):
+        value = params[name] if default is _REQUIRED or name in params else default
+        args.append(value if process is None else process(value))
+    return sql, args
 
 
 def _broke(exc: BaseException, driver: Any) -> bool:
@@ -283,12 +305,94 @@ def _release(connection: PoolProxiedConnection, broken: BaseException | None) ->
     connection.close()
 
 
+def _retire_pool(pool: QueuePool, connection: PoolProxiedConnection, broken: BaseException) -> None:
+    """After a disconnect: close `connection` and retire every connection the pool opened before
+    now when it is next checked out (what SQLAlchemy does when a statement meets a disconnect)."""
+    pool._invalidate(connection, broken)  # pyright: ignore[reportPrivateUsage]
+    if connection.is_valid:  # pragma: no cover - _invalidate closes it
+        _release(connection, broken)
+
+
 def _release_all(connections: list[PoolProxiedConnection], broken: BaseException | None) -> None:
     for connection in connections:
         try:
             _release(connection, broken)
         except Exception as exc:  # one failing close must not leave the others checked out
             logger.warning("closing a pooled connection failed: {}", type(exc).__name__)
+
+
+class Tx:
+    """The statements of one write request: what the CRUD layer and the hooks run them on.
+
+    `fetch` runs a statement inside the request's transaction, begun before its first statement
+    and committed when the request's work is done, before the response is sent; any error rolls
+    it back. `fetch_alone` runs a statement that is a whole write by itself (an INSERT …
+    RETURNING, an UPDATE of one row by key): on PostgreSQL, outside a transaction begun here,
+    it commits on its own, which saves the BEGIN and COMMIT round trips. Use it only for a
+    statement that is complete on its own, or that changed nothing when its result sends the
+    caller on (an insert that met a conflict and returned no row): what follows then runs in a
+    transaction of its own. Inside a transaction already begun it is part of that transaction;
+    on SQLite every statement is (the request is one transaction there, as before).
+
+    Statements must be built once (module level or cached), with a bound parameter for every
+    value: PostgreSQL runs them as SQL compiled once per statement.
+    """
+
+    dialect: str
+    began: bool = False
+
+    async def fetch(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row]:
+        if not self.began:
+            await self._begin()
+            self.began = True
+        return await self._run(statement, params or {})
+
+    async def fetch_alone(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row]:
+        return await self._run(statement, params or {})
+
+    async def _begin(self) -> None:
+        raise NotImplementedError
+
+    async def _run(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row]:
+        raise NotImplementedError
+
+
+class _AlchemyTx(Tx):
+    """SQLite (and PgBouncer with a schema): a SQLAlchemy connection in one transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self.began = True  # engine.begin(): the whole request is one transaction
+
+    async def _run(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row]:
+        result = await self.connection.execute(statement, dict(params))
+        return result.mappings().all() if result.returns_rows else []
+
+
+class _DriverTx(Tx):
+    """PostgreSQL: asyncpg itself, as the read path uses it (SQL compiled once per statement)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.began = False
+
+    async def _begin(self) -> None:
+        await self.driver.execute("BEGIN")
+
+    async def _run(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row]:
+        sql, args = _args(statement, params)
+        try:
+            return await self.driver.fetch(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            # As SQLAlchemy wraps it: the CRUD layer maps constraints from this one class.
+            raise sa_exc.IntegrityError(sql, None, exc) from exc
 
 
 # A warm connection (see Database) goes back to the pool after this long in the read path, so
@@ -357,12 +461,8 @@ class Database:
             self.gate.release()
 
     async def _fetch(self, statement: Select[Any], params: dict[str, Any]) -> Sequence[Row]:
-        sql, names = _asyncpg_sql(statement)
-        args = [_bind(params[name]) for name in names]
-        warm = await self._take_warm()
-        if warm is None:
-            now = time.monotonic()
-            warm = _Warm(await self.engine.raw_connection(), leased_at=now, idle_since=now)
+        sql, args = _args(statement, params)
+        warm = await self._lease()
         driver: Any = warm.connection.driver_connection
         try:
             rows = await driver.fetch(sql, *args)
@@ -391,6 +491,65 @@ class Database:
         stale, self._warm = [warm.connection, *(w.connection for w in self._warm)], []
         await greenlet_spawn(_release_all, stale, broken)
         return await self._fetch_with_sqlalchemy(statement, params)
+
+    async def _lease(self) -> _Warm:
+        """A warm connection, else one from the pool (the caller holds a gate slot)."""
+        warm = await self._take_warm()
+        if warm is None:
+            now = time.monotonic()
+            warm = _Warm(await self.engine.raw_connection(), leased_at=now, idle_since=now)
+        return warm
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncGenerator[Tx]:
+        """The write path's `Tx` for the block: a gate slot and one connection.
+
+        On PostgreSQL the connection is a warm one of the read path's (asyncpg itself, SQL
+        compiled once per statement); a transaction `fetch` began is committed when the block
+        ends and rolled back when it raises. A connection that broke, timed out or was
+        cancelled mid-statement is closed, and as SQLAlchemy does after a disconnect the pool's
+        other connections are retired (after a server restart they are all dead).
+        """
+        if not self.precompiled:
+            async with self.reserve(), self.engine.begin() as connection:
+                yield _AlchemyTx(connection)
+            return
+        async with self.gate.slot():
+            warm = await self._lease()
+            driver: Any = warm.connection.driver_connection
+            tx = _DriverTx(driver)
+            try:
+                yield tx
+                if tx.began:
+                    await driver.execute("COMMIT")
+            except BaseException as exc:
+                await self._after_failed_write(warm, tx, exc)
+                raise
+            await self._keep(warm)
+
+    async def _after_failed_write(self, warm: _Warm, tx: _DriverTx, exc: BaseException) -> None:
+        driver: Any = warm.connection.driver_connection
+        if (
+            isinstance(exc, Exception)
+            and not isinstance(exc, TimeoutError)
+            and not _broke(exc, driver)
+        ):
+            # The statement or the request failed, the connection is fine: end the transaction.
+            try:
+                if tx.began:
+                    await driver.execute("ROLLBACK")
+            except BaseException as rollback_exc:
+                await greenlet_spawn(_release, warm.connection, rollback_exc)
+                raise
+            await self._keep(warm)
+            return
+        if isinstance(exc, Exception) and not isinstance(exc, TimeoutError):
+            logger.warning("write failed on a broken connection ({})", type(exc).__name__)
+            stale, self._warm = [w.connection for w in self._warm], []
+            await greenlet_spawn(_retire_pool, self._pool, warm.connection, exc)
+            await greenlet_spawn(_release_all, stale, exc)
+            return
+        await greenlet_spawn(_release, warm.connection, exc)
 
     async def _take_warm(self) -> _Warm | None:
         while self._warm:

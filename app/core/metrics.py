@@ -6,7 +6,7 @@ with (the body guard's 413/415 and the 500/503 it answers for an unhandled error
 
 Labels stay bounded whatever callers send: `route` is the template of the route that answered
 (`/api/v1/pages/{id}`, read from `scope["route"]`, which Starlette's router sets for a match or
-a partial match (405) and HotReads for the reads it serves), one value for every other path;
+a partial match (405) and HotPath for the reads it serves), one value for every other path;
 `method` is one of the HTTP methods or `other`; `status` is the status sent.
 
 One worker (no `PROMETHEUS_MULTIPROC_DIR`): the app has its own registry (its metrics, the

@@ -30,20 +30,20 @@ async def tx_app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(make_settings(DATABASE_URL=database_url))
 
     @app.post("/test/write-then-fail")
-    async def write_then_fail(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
-        await session.execute(text("INSERT INTO \"User\" (email) VALUES ('rolled@back.test')"))
+    async def write_then_fail(tx: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        await tx.fetch(text("INSERT INTO \"User\" (email) VALUES ('rolled@back.test')"))
         raise BoomError("after the write")
 
     @app.post("/test/write")
-    async def write(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
-        await session.execute(text("INSERT INTO \"User\" (email) VALUES ('kept@commit.test')"))
+    async def write(tx: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        await tx.fetch(text("INSERT INTO \"User\" (email) VALUES ('kept@commit.test')"))
         return {"ok": True}
 
     @app.post("/test/fail-at-commit")
-    async def fail_at_commit(session: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+    async def fail_at_commit(tx: DbDep) -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
         # SQLite checks a deferred foreign key at COMMIT: the commit itself fails.
-        await session.execute(text("PRAGMA defer_foreign_keys = ON"))
-        await session.execute(
+        await tx.fetch(text("PRAGMA defer_foreign_keys = ON"))
+        await tx.fetch(
             text(
                 'INSERT INTO "Page" (id, title, slug, "updatedAt", "authorId") '
                 "VALUES ('p1', 't', 's', CURRENT_TIMESTAMP, 999999)"

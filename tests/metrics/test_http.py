@@ -106,7 +106,7 @@ async def test_fast_reads_and_fastapi_answers_share_one_route_label(
 ) -> None:
     reader = bearer(app.state.settings, "pages:read")
     before = await scrape(client)
-    # HotReads answers this one; an id over the length limit goes on to FastAPI (422).
+    # HotPath answers this one; an id over the length limit goes on to FastAPI (422).
     assert (await client.get(f"{PAGES}abc", headers=reader)).status_code == 404
     too_long = await client.get(f"{PAGES}{'x' * (MAX_ID_LENGTH + 1)}", headers=reader)
     assert too_long.status_code == 422, too_long.text

@@ -44,7 +44,8 @@ class Corpus:
     seed: Seed
 
     async def count(self) -> int:
-        async with self.app.state.engine.connect() as connection:
+        # Through reserve(), as the app's own callers outside the read and write paths.
+        async with self.app.state.db.reserve(), self.app.state.engine.connect() as connection:
             return (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
 
     async def etag(self) -> str:
