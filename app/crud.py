@@ -172,9 +172,34 @@ def _parent_clause(resource: Resource) -> list[ColumnElement[bool]]:
     return [f.column == bindparam(_param(f.column)) for f in resource.parent_fields]
 
 
+def joinable(resource: Resource, names: Sequence[str]) -> tuple[str, ...]:
+    """The relations of `names` a list reads in its own statement: many-to-one ones (at most
+    one row each), joined instead of loaded by a second query."""
+    return tuple(n for n in names if resource.relations[n].direction == "one")
+
+
+def _joined(resource: Resource, query: Select[Any], joins: tuple[str, ...]) -> Select[Any]:
+    """`query` with each many-to-one relation LEFT JOINed, its columns labelled `name.column`."""
+    source: Any = resource.table
+    columns: list[Any] = []
+    for name in joins:
+        relation = resource.relations[name]
+        target = resource_for(relation.target)
+        alias = target.table.alias(f"include_{name}")
+        on = and_(*(local == alias.c[remote.name] for local, remote in relation.pairs))
+        source = source.outerjoin(alias, on)
+        columns += [alias.c[c.name].label(f"{name}.{c.name}") for c in target.columns]
+    return query.add_columns(*columns).select_from(source)
+
+
 @cache
 def _list_statement(
-    resource: Resource, dialect: str, order: Order, filters: frozenset[str], after: str | None
+    resource: Resource,
+    dialect: str,
+    order: Order,
+    filters: frozenset[str],
+    after: str | None,
+    joins: tuple[str, ...] = (),
 ) -> Select[Any]:
     """The list statement for one shape of request, built once (`after`: value/null/None)."""
     where = [
@@ -182,6 +207,8 @@ def _list_statement(
         *(_filter_clause(resource, n, resource.filters[n], dialect) for n in sorted(filters)),
     ]
     query = select(*resource.columns).where(*where)
+    if joins:
+        query = _joined(resource, query, joins)
     if after is not None:
         query = query.where(_after(resource, order, value_is_null=after == "null"))
     return (
@@ -227,8 +254,10 @@ async def list_rows(
     filters: Mapping[str, Any] | None = None,
     with_count: bool = False,
     parent_key: Key | None = None,
+    joins: tuple[str, ...] = (),
 ) -> Slice:
-    """A slice of rows in `order`, after a keyset position or at an offset."""
+    """A slice of rows in `order`, after a keyset position or at an offset; `joins` (see
+    `joinable`) adds the columns of those relations, for `include`."""
     order = order or resource.default
     dialect = db.dialect
     values = {name: value for name, value in (filters or {}).items() if value is not None}
@@ -240,7 +269,7 @@ async def list_rows(
     if after is not None:
         after_shape = "null" if after.value is None else "value"
         params |= {"after_value": after.value, "after_id": after.id}
-    statement = _list_statement(resource, dialect, order, shape, after_shape)
+    statement = _list_statement(resource, dialect, order, shape, after_shape, joins)
     rows = await db.fetch(statement, {**params, "limit": limit + 1, "offset": offset})
     next_position = None
     if len(rows) > limit:
@@ -300,12 +329,27 @@ def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[A
 
 
 async def include(
-    db: Database, resource: Resource, rows: Sequence[Row], names: Sequence[str]
+    db: Database,
+    resource: Resource,
+    rows: Sequence[Row],
+    names: Sequence[str],
+    *,
+    joined: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """The rows as JSON objects with the named relations added: one query per relation."""
+    """The rows as JSON objects with the named relations added: one query per relation, but
+    for those the rows' own statement `joined` (their columns labelled `name.column`)."""
     bodies = [resource.to_json(row) for row in rows]
     for name in names:
         relation = resource.relations[name]
+        if name in joined:
+            target = resource_for(relation.target)
+            labels = [(c.name, f"{name}.{c.name}") for c in target.columns]
+            key = f"{name}.{target.key.column.name}"
+            to_json = target.to_json
+            for body, row in zip(bodies, rows, strict=True):
+                found = row[key] is not None
+                body[name] = to_json({c: row[label] for c, label in labels}) if found else None
+            continue
         (local, _), *_ = relation.pairs
         owners = [row[local.name] for row in rows]
         keys = list(dict.fromkeys(k for k in owners if k is not None))

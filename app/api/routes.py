@@ -179,6 +179,7 @@ async def read_list(
         )
     if parent_key is not None:
         await _require_parent(db, resource, parent_key)
+    joins = crud.joinable(resource, names)
     result = await crud.list_rows(
         db,
         resource,
@@ -189,6 +190,7 @@ async def read_list(
         filters=params,
         with_count=with_count,
         parent_key=parent_key,
+        joins=joins,
     )
     next_cursor = (
         encode_cursor(order, result.next_position, key=cursor_key)
@@ -196,7 +198,7 @@ async def read_list(
         else None
     )
     if names:
-        data = await crud.include(db, resource, result.rows, names)
+        data = await crud.include(db, resource, result.rows, names, joined=joins)
     else:
         to_json = resource.to_json
         data = [to_json(row) for row in result.rows]
