@@ -8,7 +8,8 @@ id, the access log, CORS, the body guard and Sentry still wrap it), that answers
 requests of the top-level resources by calling what the FastAPI routes call (app.api.routes),
 in the same order:
 
-1. writes: the body (413 when too large), validated from its JSON by the route's own model;
+1. writes: the body (413 when too large; 400 when the client goes away before it arrived),
+   validated from its JSON by the route's own model;
 2. the bearer token check (the resource's read or write scope: 401/403, the actor for the
    access log);
 3. reads: the query model (422 on anything it refuses);
@@ -34,6 +35,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,6 +51,7 @@ from app.api.routes import (
     read_one,
     resource_router,
 )
+from app.core.middleware import is_json
 from app.resource import Resource
 from app.schemas import INT4_MAX, INT4_MIN
 
@@ -133,8 +136,11 @@ class HotPath:
             response = await self._read(request, hot, key)
         else:
             response = await self._write(request, hot, method, key)
-            if response is None:  # a body the model refuses: FastAPI's 422
-                await self.app(scope, _replay(await request.body(), receive), send)
+            if not isinstance(response, Response):
+                # FastAPI answers: a body that is not declared JSON (None: not read), or one the
+                # model refuses (its bytes, replayed): FastAPI's own 422.
+                replay = receive if response is None else _replay(response, receive)
+                await self.app(scope, replay, send)
                 return
         await response(scope, receive, send)
 
@@ -160,21 +166,33 @@ class HotPath:
         except Exception as exc:
             return await _handled(request, exc)
 
-    async def _write(self, request: Request, hot: _Hot, method: str, key: Any) -> Response | None:
+    async def _write(
+        self, request: Request, hot: _Hot, method: str, key: Any
+    ) -> Response | bytes | None:
+        """The response; or, for FastAPI to answer, the body it refused or None (not read)."""
         action, model_name, write = _WRITES[method]
         resource, writes = hot.resource, hot.writes
+        request.scope["route"] = hot.routes[action]
         try:
-            # FastAPI's order: the body (413; invalid JSON is a 422 even without a token), then
-            # the token, then the fields.
+            # FastAPI's order: the body (413, a 400 when the client goes away mid-body; invalid
+            # JSON is a 400 even without a token), then the token, then the fields.
             body: BaseModel | None = None
             if model_name is not None:
+                content_type = request.headers.get("content-type")
+                if content_type is None or not is_json(content_type.encode("latin-1")):
+                    return None
+                try:
+                    raw = await request.body()
+                except HTTPException:
+                    raise
+                except Exception as exc:
+                    raise HTTPException(400, "There was an error parsing the body") from exc
                 model: type[BaseModel] = getattr(resource, model_name)
                 try:
-                    body = model.model_validate_json(await request.body())
+                    body = model.model_validate_json(raw)
                 except ValidationError:
-                    return None
+                    return raw
             await hot.writer(request)
-            request.scope["route"] = hot.routes[action]
             item = {resource.key.column.name: key}
             if_match = request.headers.get("if-match")
             async with request.app.state.db.transaction() as tx:

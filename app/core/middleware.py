@@ -107,7 +107,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _is_json(content_type: bytes) -> bool:
+def is_json(content_type: bytes) -> bool:
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or (
         media.startswith(b"application/") and media.endswith(b"+json")
@@ -141,7 +141,7 @@ class BodySizeLimitMiddleware:
                 has_body = True
             elif name == b"content-type":
                 content_type = value
-        if has_body and scope["method"] in _BODY_METHODS and not _is_json(content_type):
+        if has_body and scope["method"] in _BODY_METHODS and not is_json(content_type):
             response = problem_response(
                 Request(scope),
                 status=415,
