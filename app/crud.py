@@ -322,8 +322,7 @@ def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[A
     return cast(
         "Select[Any]",
         select(*columns, ranked.c["__owner"])
-        # A literal: the read path binds only the parameters the caller passes.
-        .where(ranked.c["__rank"] <= literal_column(str(int(limit))))
+        .where(ranked.c["__rank"] <= limit)
         .order_by(ranked.c["__owner"], ranked.c["__rank"]),
     )
 
@@ -390,7 +389,7 @@ def _default_value(info: FieldInfo) -> Any:
     column = info.column
     if column.default is not None:
         return _KEEP  # a client-side default (`uuid()`): made once, on create
-    server_default = getattr(getattr(column.server_default, "arg", None), "text", None)
+    server_default = _server_default(column)
     if server_default is None:
         return None
     return _literal(server_default, info)
@@ -489,11 +488,6 @@ def _value_names(resource: Resource) -> dict[str, str]:
     return {column.name: f"v_{n}" for n, column in enumerate(resource.table.columns)}
 
 
-@cache
-def _value_columns(resource: Resource) -> dict[str, str]:
-    return {param: name for name, param in _value_names(resource).items()}
-
-
 def value_params(resource: Resource, values: Mapping[str, Any]) -> dict[str, Any]:
     """Column values → the bound parameters of the statements below."""
     names = _value_names(resource)
@@ -508,27 +502,50 @@ def _bound(resource: Resource, names: frozenset[str]) -> dict[Column[Any], BindP
     }
 
 
-def _python_default(column: Column[Any], *, on_update: bool) -> Any:
-    """The value of a client-side default (`@default(cuid())`, `@updatedAt`), as SQLAlchemy
-    would compute it (its precompiled statements do not)."""
-    default: Any = column.onupdate if on_update else column.default
-    return default.arg(None) if default.is_callable else default.arg
+@cache
+def _client_defaults(resource: Resource, *, on_update: bool) -> tuple[tuple[str, Any], ...]:
+    """(column name, default) of the client-side defaults (`@default(cuid())`, `@updatedAt`):
+    precompiled statements do not apply them, so the write does, as SQLAlchemy would."""
+    found: list[tuple[str, Any]] = []
+    for column in resource.table.columns:
+        default = column.onupdate if on_update else column.default
+        if default is not None:
+            found.append((column.name, default))
+    return tuple(found)
+
+
+def _apply_defaults(resource: Resource, values: dict[str, Any], *, on_update: bool) -> None:
+    for name, default in _client_defaults(resource, on_update=on_update):
+        if name not in values:
+            values[name] = default.arg(None) if default.is_callable else default.arg
+
+
+@cache
+def _sqlite_now_columns(resource: Resource) -> tuple[str, ...]:
+    # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's format.
+    return tuple(
+        c.name
+        for c in resource.table.columns
+        if c.default is None and _server_default(c) == "CURRENT_TIMESTAMP"
+    )
 
 
 async def _returning(
-    db: Tx, resource: Resource, statement: Executable, params: Mapping[str, Any], *, alone: bool
+    db: Tx,
+    resource: Resource,
+    statement: Executable,
+    params: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    alone: bool,
 ) -> Row | None:
+    """The row the statement returned (None: none); constraint errors mapped with `values`."""
     fetch = db.fetch_alone if alone else db.fetch
     try:
         rows = await fetch(statement, params)
     except IntegrityError as exc:
-        raise _integrity_error(resource, exc, _column_values(resource, params)) from None
+        raise _integrity_error(resource, exc, values) from None
     return rows[0] if rows else None
-
-
-def _column_values(resource: Resource, params: Mapping[str, Any]) -> dict[str, Any]:
-    columns = _value_columns(resource)
-    return {columns[name]: value for name, value in params.items() if name in columns}
 
 
 @lru_cache(maxsize=512)
@@ -570,16 +587,10 @@ async def create_row(
     values = {k: v for k, v in _values(resource, data).items() if v is not None}
     values.update(parent_key or {})
     dialect = db.dialect
-    for info in resource.fields.values():
-        column = info.column
-        if column.name in values:
-            continue
-        if column.default is not None:
-            values[column.name] = _python_default(column, on_update=False)
-        elif dialect == "sqlite" and _server_default(column) == "CURRENT_TIMESTAMP":
-            # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's
-            # format.
-            values[column.name] = utcnow()
+    _apply_defaults(resource, values, on_update=False)
+    if dialect == "sqlite":
+        for name in _sqlite_now_columns(resource):
+            values.setdefault(name, utcnow())
     sent = frozenset(data.model_fields_set)
     hooks = resource.hooks
     if hooks.before_create is not None:
@@ -587,7 +598,7 @@ async def create_row(
     for attempt in range(_MAX_ATTEMPTS):
         statement = _insert_statement(resource, dialect, frozenset(values))
         params = value_params(resource, values)
-        row = await _returning(db, resource, statement, params, alone=attempt == 0)
+        row = await _returning(db, resource, statement, params, values, alone=attempt == 0)
         if row is not None:
             return row
         fields = await _conflicting(db, resource, values)
@@ -637,13 +648,10 @@ async def _update(
     db: Tx, resource: Resource, key: Key, values: dict[str, Any], *, alone: bool
 ) -> Row:
     """UPDATE … RETURNING the row (`@updatedAt` set); NotFoundError when there is none."""
-    for info in resource.fields.values():
-        column = info.column
-        if column.onupdate is not None and column.name not in values:
-            values[column.name] = _python_default(column, on_update=True)
+    _apply_defaults(resource, values, on_update=True)
     statement = _update_statement(resource, frozenset(values))
     params = {**value_params(resource, values), **key_params(resource, key)}
-    row = await _returning(db, resource, statement, params, alone=alone)
+    row = await _returning(db, resource, statement, params, values, alone=alone)
     if row is None:  # only without a lock: a locked row cannot have gone
         raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
     return row
@@ -707,7 +715,7 @@ async def delete_row(
         await _lock(db, resource, key, precondition)
         await db.fetch(_delete_by_key(resource), params)
         return
-    if not await _returning(db, resource, _delete_by_key(resource), params, alone=True):
+    if not await _returning(db, resource, _delete_by_key(resource), params, {}, alone=True):
         raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
 
 

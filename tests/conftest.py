@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -167,3 +167,30 @@ def capture_logs() -> Iterator[LogCapture]:
 def logs() -> Iterator[LogCapture]:
     with capture_logs() as capture:
         yield capture
+
+
+def http_scope(
+    method: str,
+    path: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    *,
+    root_path: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ASGI HTTP scope for a request to `root_path + path` on testserver (`extra` added)."""
+    full = root_path + path
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": full,
+        "raw_path": full.encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        **extra,
+    }

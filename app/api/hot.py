@@ -216,11 +216,12 @@ async def _handled(request: Request, exc: Exception) -> Response:
 
 
 def _action(method: str, key: Any) -> str:
+    """What the request does (a key of `_Hot.routes`), or "" when no route here does it."""
     if method == "GET":
-        return "get" if key != "" else "list"
-    if key == "":
-        return "create" if method == "POST" else ""
-    return _WRITES[method][0] if method != "POST" else ""
+        return "list" if key == "" else "get"
+    if method == "POST":
+        return "create" if key == "" else ""
+    return "" if key == "" else _WRITES[method][0]
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

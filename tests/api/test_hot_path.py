@@ -25,7 +25,7 @@ from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
 from app.resources import V1
 from tests.api.pages_support import PAGES, READER, WRITER, bearer, create_page, page_url
-from tests.conftest import LogCapture, app_client, capture_logs, make_settings
+from tests.conftest import LogCapture, app_client, capture_logs, http_scope, make_settings
 
 ORIGIN = "https://app.example.com"
 
@@ -216,21 +216,8 @@ class _Next:
 
 async def _call(app: FastAPI, hot: HotPath, method: str, path: str, root_path: str = "") -> int:
     authorization = READER["Authorization"].encode()
-    scope: Scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": root_path + path,
-        "raw_path": (root_path + path).encode(),
-        "root_path": root_path,
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"authorization", authorization)],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-        "app": app,
-        "state": {},
-    }
+    headers = [(b"authorization", authorization)]
+    scope: Scope = http_scope(method, path, headers, root_path=root_path, app=app, state={})
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -296,12 +283,17 @@ async def test_hot_reads_check_the_token_before_the_database(
     assert actors == ["writer_7", None]
 
 
-async def test_a_database_outage_answers_the_same_503_with_cors_headers() -> None:
-    settings = make_settings(
+def outage_settings() -> Settings:
+    """A staging app whose database is unreachable (a closed port), with CORS on."""
+    return make_settings(
         ENVIRONMENT="staging",
         DATABASE_URL="postgresql://app@127.0.0.1:1/unreachable?connect_timeout=1",
         BACKEND_CORS_ORIGINS=[ORIGIN],
     )
+
+
+async def test_a_database_outage_answers_the_same_503_with_cors_headers() -> None:
+    settings = outage_settings()
     async with hot_and_routed(settings) as (hot, slow):
         with capture_logs() as logs:
             for url in (PAGES, page_url("c" + "0" * 24)):

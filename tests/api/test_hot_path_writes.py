@@ -60,9 +60,17 @@ from tests.api.test_hot_path import (
     _access_lines_since,
     _comparable,
     hot_and_routed,
+    outage_settings,
     without_hot_reads,
 )
-from tests.conftest import LogCapture, app_client, capture_logs, make_settings, truncate
+from tests.conftest import (
+    LogCapture,
+    app_client,
+    capture_logs,
+    http_scope,
+    make_settings,
+    truncate,
+)
 from tests.metrics.support import METRICS, grown, scrape
 
 BY_ID = "/api/v1/pages/{id}"
@@ -876,11 +884,7 @@ async def test_cors_headers_are_the_same_on_hot_writes(
 
 
 async def test_a_database_outage_answers_writes_with_the_same_503() -> None:
-    settings = make_settings(
-        ENVIRONMENT="staging",
-        DATABASE_URL="postgresql://app@127.0.0.1:1/unreachable?connect_timeout=1",
-        BACKEND_CORS_ORIGINS=[ORIGIN],
-    )
+    settings = outage_settings()
     async with hot_and_routed(settings) as (hot, slow):
         with capture_logs() as logs:
             for method, url, content, token, status in (
@@ -919,21 +923,7 @@ async def asgi(
 ) -> tuple[int, dict[str, Any]]:
     """One request through the ASGI interface with exactly these `receive` messages (then the
     client is gone, as a server reports it): the status and the JSON body."""
-    scope: Scope = {
-        **scope_extra,
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope: Scope = http_scope(method, path, headers, **scope_extra)
     pending = list(messages)
     sent: list[Message] = []
 

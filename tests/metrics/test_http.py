@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from app.api.routes import MAX_ID_LENGTH
 from app.main import create_app
-from tests.conftest import app_client, make_settings
+from tests.conftest import app_client, http_scope, make_settings
 from tests.metrics.support import METRICS, PAGES, bearer, grown, scrape
 
 BY_ID = "/api/v1/pages/{id}"
@@ -141,20 +141,7 @@ async def _asgi_get(application: FastAPI, method: str, path: str) -> int:
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope(method, path)
     async with asyncio.timeout(10):
         await application(scope, receive, send)  # pyright: ignore[reportArgumentType]
     return status
