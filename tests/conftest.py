@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.logging import flush_logs
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,10 +144,12 @@ class LogCapture:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+        return [json.loads(line) for line in self.text.splitlines() if line]
 
     @property
     def text(self) -> str:
+        # Access lines wait up to 0.1 s to be logged (AccessLog): log them first.
+        flush_logs()
         return self.stream.getvalue()
 
 
@@ -155,6 +158,7 @@ def capture_logs() -> Iterator[LogCapture]:
     """Log lines written inside the block (start it after any lifespan: that resets loguru)."""
     from app.core.logging import json_sink
 
+    flush_logs()  # lines still waiting from earlier requests are not this block's
     capture = LogCapture()
     sink_id = logger.add(json_sink(capture.stream), level="DEBUG", format="{message}")
     try:

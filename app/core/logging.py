@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
@@ -68,7 +71,12 @@ class InterceptHandler(logging.Handler):
 
 def _patch(record: Record) -> None:
     record["message"] = redact(record["message"])
-    record["extra"].setdefault("logger_name", record["name"])
+    extra = record["extra"]
+    extra.setdefault("logger_name", record["name"])
+    ended: float | None = extra.pop(_ENDED, None)
+    if ended is not None:  # an access line logged late: the time its response ended
+        now = record["time"]
+        record["time"] = now.fromtimestamp(ended, now.tzinfo)
     request_id = request_id_var.get()
     if request_id is not None:
         record["extra"].setdefault("requestId", request_id)
@@ -173,10 +181,80 @@ class BatchedJsonSink:
 
 _URGENT_LEVEL = 30  # WARNING
 _batched: BatchedJsonSink | None = None
+_ENDED = "_ended"  # extra key of a late access line: when its response ended (time.time())
+_ACCESS_LOGGER = "app.core.middleware"  # the "logger" of access lines
+_MAX_PENDING = 4096
+
+# requestId, method, path, status, durationMs, actor
+AccessEntry = tuple[str, str, str, int, float, str | None]
+
+
+class AccessLog:
+    """The access lines of RequestContextMiddleware, handed to loguru in batches.
+
+    One line through loguru cost about 20 µs in a loop but 60-90 µs of a by-id read's 270 µs of
+    CPU between requests (measured under wrk: loguru's record building, the patcher and the
+    sink are cold in the CPU's caches by the next request). With `interval` > 0 (the service's
+    batched JSON logs: they are written every 0.1 s anyway) a line waits at most `interval`
+    seconds, and an event-loop timer logs the waiting ones together, each stamped with the time
+    its response ended. `flush()` logs them now (at shutdown; `flush_logs` calls it). With 0
+    each line is logged at once, as before.
+    """
+
+    def __init__(self) -> None:
+        self.interval = 0.0
+        self._pending: list[tuple[float, AccessEntry]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, entry: AccessEntry) -> None:
+        if self.interval <= 0:
+            _log_access(entry, None)
+            return
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the first line, or an earlier loop's lines (tests)
+            self.flush()
+            self._loop = loop
+        self._pending.append((time.time(), entry))
+        if self._timer is None:
+            # An empty context: the timer belongs to no request (nor to its Sentry scope).
+            self._timer = loop.call_later(self.interval, self.flush, context=contextvars.Context())
+        elif len(self._pending) >= _MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        """Log the waiting lines now, in the order their responses ended."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, []
+        for ended, entry in pending:
+            _log_access(entry, ended)
+
+
+def _log_access(entry: AccessEntry, ended: float | None) -> None:
+    request_id, method, path, status, duration_ms, actor = entry
+    fields: dict[str, object] = {"logger_name": _ACCESS_LOGGER}
+    if ended is not None:
+        fields[_ENDED] = ended
+    logger.bind(
+        **fields,
+        requestId=request_id,
+        method=method,
+        path=path,
+        status=status,
+        durationMs=duration_ms,
+        actor=actor,
+    ).info("{} {} {} {}ms", method, path, status, duration_ms)
+
+
+access_log = AccessLog()
 
 
 def flush_logs() -> None:
-    """Write the lines a batched sink still holds (at shutdown)."""
+    """Log the waiting access lines and write the lines a batched sink still holds (at
+    shutdown; tests call it before reading what was logged)."""
+    access_log.flush()
     if _batched is not None:
         _batched.drain()
 
@@ -186,10 +264,13 @@ def configure_logging(
 ) -> None:
     """(Re)configure loguru and route the stdlib loggers into it. Safe to call twice.
 
-    `batched` (JSON only): lines below WARNING are written every 0.1 s (BatchedJsonSink).
+    `batched` (JSON only): lines below WARNING are written every 0.1 s (BatchedJsonSink), and
+    access lines are handed to loguru every 0.1 s (AccessLog).
     """
     global _batched
     out = stream or sys.stderr
+    access_log.flush()  # to the sinks they were meant for
+    access_log.interval = 0.1 if json and batched else 0.0
     logger.remove()
     logger.configure(patcher=_patch)
     _batched = None

@@ -9,14 +9,13 @@ import time
 from collections.abc import Callable
 
 import sentry_sdk
-from loguru import logger
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem_response, unhandled_error
-from app.core.logging import request_id_var
+from app.core.logging import access_log, request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -63,14 +62,16 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             duration_ms = round(elapsed * 1000, 2)
-            logger.bind(
-                requestId=request_id,
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                durationMs=duration_ms,
-                actor=state.get("actor"),
-            ).info("{} {} {} {}ms", scope["method"], scope["path"], status, duration_ms)
+            access_log.add(
+                (
+                    request_id,
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    duration_ms,
+                    state.get("actor"),
+                )
+            )
             request_id_var.reset(token)
             if status and self.on_response is not None:
                 self.on_response(scope, status, elapsed)

@@ -25,6 +25,7 @@ from loguru import logger
 from starlette.types import Message
 
 from app.core.config import Settings
+from app.core.logging import flush_logs
 from app.core.security import READ_SCOPE, WRITE_SCOPE, create_token
 from app.main import create_app
 from tests.conftest import make_settings
@@ -99,6 +100,7 @@ class SecretWatch:
         self._sink_ids = []
 
     def leaks(self) -> list[str]:
+        flush_logs()  # access lines still waiting to be logged (AccessLog)
         with self._lock:
             captured = list(self.captured)
             known = dict(self.secrets)
