@@ -411,7 +411,7 @@ class Resource:
         )
         return create_model(
             f"{self.name}ListQuery",
-            __config__=ConfigDict(extra="forbid"),
+            __config__=ConfigDict(extra="forbid", frozen=True),
             __doc__=f"Query parameters of the {self.label} list.",
             **definitions,
         )
@@ -440,7 +440,9 @@ class Resource:
         if self.includes:
             definitions["include"] = _include_field(self)
         return create_model(
-            f"{self.name}GetQuery", __config__=ConfigDict(extra="ignore"), **definitions
+            f"{self.name}GetQuery",
+            __config__=ConfigDict(extra="ignore", frozen=True),
+            **definitions,
         )
 
     def check(self) -> None:

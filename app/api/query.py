@@ -53,18 +53,37 @@ def openapi_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return parameters
 
 
+_CACHED = 256  # query strings remembered per model
+
+
 def query_dependency(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """A dependency validating the whole query string with `model` (422 problem on error)."""
+    """A dependency validating the whole query string with `model` (422 problem on error).
+
+    The model must be frozen: the value for a query string already seen (`?limit=20`, none at
+    all) is the same instance as the last time, kept for the last `_CACHED` distinct strings
+    (parsing and validating was ~4% of a by-id read's CPU).
+    """
+    if not model.model_config.get("frozen"):
+        raise TypeError(f"{model.__name__} must be frozen to be shared between requests")
+    seen: dict[bytes, M] = {}
 
     # async: FastAPI would run a plain function in a worker thread.
     async def parse(request: Request) -> M:
+        raw: bytes = request.scope["query_string"]
+        known = seen.get(raw)
+        if known is not None:
+            return known
         try:
-            return model.model_validate(dict(request.query_params))
+            value = model.model_validate(dict(request.query_params))
         except ValidationError as exc:
             errors = [
                 {**error, "loc": ("query", *error["loc"])}
                 for error in exc.errors(include_url=False, include_context=False)
             ]
             raise RequestValidationError(errors) from None
+        if len(seen) >= _CACHED:
+            seen.clear()
+        seen[raw] = value
+        return value
 
     return parse
