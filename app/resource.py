@@ -32,6 +32,7 @@ from app.schemas import (
     ListOf,
     OutputModel,
     WireType,
+    row_encoder,
     strip_defaults,
     text_type,
     wire_name,
@@ -210,20 +211,14 @@ class Resource:
     @cached_property
     def to_json(self) -> Callable[[Row], dict[str, Any]]:
         """A row (asyncpg Record or SQLAlchemy mapping) as its JSON object, without validation."""
-        plain = tuple((f.name, f.column.name) for f in self.fields.values() if not f.wire.to_json)
-        encoded = tuple(
-            (f.name, f.column.name, f.wire.to_json)
-            for f in self.fields.values()
-            if f.wire.to_json is not None
+        return row_encoder(
+            [(f.name, f.column.name, None) for f in self.fields.values() if not f.wire.to_json]
+            + [
+                (f.name, f.column.name, f.wire.to_json)
+                for f in self.fields.values()
+                if f.wire.to_json
+            ]
         )
-
-        def to_json(row: Row) -> dict[str, Any]:
-            body = {key: row[column] for key, column in plain}
-            for key, column, encode in encoded:
-                body[key] = encode(row[column])
-            return body
-
-        return to_json
 
     @cached_property
     def output_model(self) -> type[BaseModel]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -268,13 +268,29 @@ def decimal_input(precision: int, scale: int) -> Any:
 # ------------------------------------------------------------------------------ JSON out
 
 
+_TWO_DIGITS = tuple(f"{n:02}" for n in range(60))
+_MILLIS = tuple(f".{n:03}Z" for n in range(1000))
+_DAYS_KEPT = 65_536
+_days: dict[int, str] = {}  # date ordinal -> "YYYY-MM-DDT"
+
+
 def iso_utc(value: datetime | None) -> str | None:
-    """`2026-11-22T10:00:00.000Z`, as JavaScript's `Date.toISOString()` writes it."""
+    """`2026-11-22T10:00:00.000Z`, as JavaScript's `Date.toISOString()` writes it.
+
+    Assembled from tables (the day's text is kept per date) rather than by `isoformat`, which
+    took ~1 µs a call here: a 20-row list formats 40 to 60 of them.
+    """
     if value is None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="milliseconds") + "Z"
+    day = _days.get(ordinal := value.toordinal())
+    if day is None:
+        if len(_days) >= _DAYS_KEPT:
+            _days.clear()
+        day = _days[ordinal] = value.date().isoformat() + "T"
+    two = _TWO_DIGITS
+    return f"{day}{two[value.hour]}:{two[value.minute]}:{two[value.second]}{_MILLIS[value.microsecond // 1000]}"
 
 
 def iso_date(value: date | None) -> str | None:
@@ -306,6 +322,33 @@ def _string_or_none(value: Any) -> str | None:
 
 def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+def row_encoder(
+    fields: Sequence[tuple[str, str, Callable[[Any], Any] | None]],
+) -> Callable[[Any], dict[str, Any]]:
+    """`row -> {key: encode(row[column]), ...}` for (key, column, encoder or None) in order.
+
+    Built from source as one dict display (as `dataclasses` builds `__init__`): a loop over the
+    fields with a call per encoder was 8% of a 20-row list's CPU. Enums are encoded inline, dates
+    (`iso_utc`) only when not null; keys and columns enter the source only as `repr()` literals.
+    """
+    namespace: dict[str, Any] = {"iso_utc": iso_utc, "Enum": Enum}
+    items: list[str] = []
+    for n, (key, column, encode) in enumerate(fields):
+        value = f"row[{column!r}]"
+        if encode is None:
+            items.append(f"{key!r}: {value}")
+        elif encode is iso_utc:
+            items.append(f"{key!r}: None if (v{n} := {value}) is None else iso_utc(v{n})")
+        elif encode is _enum_value:
+            items.append(f"{key!r}: v{n}.value if isinstance(v{n} := {value}, Enum) else v{n}")
+        else:
+            namespace[f"encode{n}"] = encode
+            items.append(f"{key!r}: encode{n}({value})")
+    source = "def to_json(row):\n    return {" + ", ".join(items) + "}\n"
+    exec(source, namespace)
+    return namespace["to_json"]
 
 
 # ------------------------------------------------------------------------------ wire types
