@@ -77,10 +77,23 @@ _cuid_counter = 0
 
 def _cuid_fingerprint() -> str:
     # As in cuid's node fingerprint: 2 chars of the pid + 2 chars of a hostname checksum.
-    pid = _pad(_to_base36(os.getpid()), 2)
-    hostname = socket.gethostname()
-    host_id = _pad(_to_base36(sum(map(ord, hostname), len(hostname) + 36)), 2)
-    return pid + host_id
+    # Computed once per process (a forked child computes its own).
+    global _fingerprint
+    if _fingerprint is None:
+        pid = _pad(_to_base36(os.getpid()), 2)
+        hostname = socket.gethostname()
+        host_id = _pad(_to_base36(sum(map(ord, hostname), len(hostname) + 36)), 2)
+        _fingerprint = pid + host_id
+    return _fingerprint
+
+
+def _forget_fingerprint() -> None:
+    global _fingerprint
+    _fingerprint = None
+
+
+_fingerprint: str | None = None
+os.register_at_fork(after_in_child=_forget_fingerprint)
 
 
 def _cuid_next_count() -> int:

@@ -38,7 +38,6 @@ from app.core.errors import ServiceUnavailableError, is_connection_error
 
 # A pooled connection idle longer than this is pinged before use (see _ping_idle_connections).
 PING_AFTER_IDLE_SECONDS = 5.0
-_ASYNCPG_DIALECT = asyncpg_dialect.dialect()
 
 
 def _unique_statement_name() -> str:
@@ -62,6 +61,21 @@ def loads_json(text: str | bytes) -> Any:
         return json.loads(text, parse_int=_int_or_float)
 
 
+def dumps_json(value: Any) -> str:
+    """Encode a json/jsonb value to write (orjson; the standard library's `json.dumps` was
+    SQLAlchemy's default). An integer beyond 64 bits, which orjson refuses, goes through the
+    standard library, which writes it whole."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
+# The dialect the driver path compiles with: its bind processors are SQLAlchemy's (json values
+# written with dumps_json, as the engine's own).
+_ASYNCPG_DIALECT = asyncpg_dialect.dialect(json_serializer=dumps_json)
+
+
 def _int_or_float(digits: str) -> int | float:
     number = int(digits)
     # float() of the text, not of the int: 1e400 (PostgreSQL prints it as 401 digits) → inf.
@@ -73,6 +87,7 @@ def engine_options(database: DatabaseConfig, settings: Settings) -> dict[str, An
     if database.is_sqlite:
         return {
             "connect_args": {"timeout": database.connect_timeout},
+            "json_serializer": dumps_json,
             "json_deserializer": loads_json,
         }
     server_settings = {"application_name": database.application_name, "timezone": "UTC"}
@@ -100,6 +115,7 @@ def engine_options(database: DatabaseConfig, settings: Settings) -> dict[str, An
         connect_args["prepared_statement_cache_size"] = 0
     options: dict[str, Any] = {
         "connect_args": connect_args,
+        "json_serializer": dumps_json,
         "json_deserializer": loads_json,
         "pool_size": database.pool_size,
         "max_overflow": settings.DB_MAX_OVERFLOW,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -95,6 +96,25 @@ async def test_create_page_with_every_field_stores_every_field(
     assert row is not None
     assert row["title"] == "Full page"
     assert row["authorId"] == author_id
+
+
+async def test_metadata_is_stored_whole_on_create_and_update(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    # Unicode, nesting, the largest 64-bit integers, a float and an empty object: what is read
+    # back is what was sent (larger integers are refused by validation).
+    metadata = {"naïve": "é ✓ 𝄞", "deep": {"list": [1, 2.5, None, True, {}]}, "n": 2**63 - 1}
+    page = await create_page(client, title="Meta", metadata=metadata)
+    assert page["metadata"] == metadata
+    row = await page_row(engine, page["id"])
+    assert row is not None
+    stored = row["metadata"]
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == metadata
+    changed = {"n": -(2**63), "text": 'quote " and \\ backslash'}
+    response = await client.patch(page_url(page["id"]), json={"metadata": changed}, headers=WRITER)
+    assert response.status_code == 200, response.text
+    assert response.json()["metadata"] == changed
+    assert (await get_page(client, page["id"])).json()["metadata"] == changed
 
 
 async def test_create_page_with_duplicate_slug_returns_409_and_adds_no_row(

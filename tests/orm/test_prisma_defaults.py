@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 import re
 import time
 import uuid
@@ -23,6 +24,22 @@ def test_cuid_v1_format_and_uniqueness() -> None:
     assert second == (first + 1) % 36**4
     # The fingerprint is per process.
     assert len({i[13:17] for i in ids}) == 1
+
+
+def test_a_forked_worker_has_its_own_cuid_fingerprint() -> None:
+    parent = d.cuid()[13:17]  # computed and kept in this process
+    assert parent[:2] == d._pad(d._to_base36(os.getpid()), 2)  # pyright: ignore[reportPrivateUsage]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: as a worker forked after import (gunicorn --preload)
+        os.write(write, d.cuid()[13:17].encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 16).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child[:2] == d._pad(d._to_base36(pid), 2)  # pyright: ignore[reportPrivateUsage]
+    assert child[2:] == parent[2:]  # the same host
 
 
 def test_cuid2_format() -> None:
