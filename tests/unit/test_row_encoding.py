@@ -64,6 +64,7 @@ def test_a_row_encoder_keeps_the_order_encodes_each_field_and_quotes_any_name() 
             ("status", "status", _PAGES.fields["status"].wire.to_json),  # the enum encoder
             ("createdAt", "createdAt", iso_utc),
             ("day", "day", iso_date),
+            ("tags", "tags", _PAGES.fields["tags"].wire.to_json),  # a text[]: items as they are
         ]
     )
     row = {
@@ -72,6 +73,7 @@ def test_a_row_encoder_keeps_the_order_encodes_each_field_and_quotes_any_name() 
         "status": Status.DRAFT,
         "createdAt": datetime(2026, 12, 3, 17, 5, 1, 234_567),
         "day": None,
+        "tags": ("a", "b"),
     }
     assert list(encode(row).items()) == [
         ("id", 7),
@@ -79,6 +81,8 @@ def test_a_row_encoder_keeps_the_order_encodes_each_field_and_quotes_any_name() 
         ("status", "DRAFT"),
         ("createdAt", "2026-12-03T17:05:01.234Z"),
         ("day", None),
+        ("tags", ["a", "b"]),
     ]
     assert encode({**row, "status": "REVIEW", "createdAt": None})["status"] == "REVIEW"
     assert encode({**row, "createdAt": None})["createdAt"] is None
+    assert encode({**row, "tags": None})["tags"] == []
