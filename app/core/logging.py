@@ -300,5 +300,9 @@ def configure_logging(
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy.pool").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    # Our middleware writes the access line (with request id and actor); uvicorn's would repeat it.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Our middleware writes the access line (with request id and actor); uvicorn's would repeat
+    # it. Without a handler to reach, uvicorn does not even format its own (it checks
+    # hasHandlers() per connection, then builds the line's arguments on every response).
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.WARNING)
+    access.propagate = False

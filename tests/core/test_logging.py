@@ -87,6 +87,20 @@ def test_stdlib_loggers_are_routed_into_loguru() -> None:
     assert by_logger["asyncpg"]["level"] == "ERROR"
 
 
+def test_uvicorns_own_access_line_is_neither_written_nor_built() -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", json=True, stream=stream)
+    try:
+        access = logging.getLogger("uvicorn.access")
+        # uvicorn formats its access line only when this logger reaches a handler.
+        assert not access.hasHandlers()
+        access.warning('127.0.0.1:5000 - "GET / HTTP/1.1" 200')
+        assert logging.getLogger("uvicorn.error").hasHandlers()
+    finally:
+        configure_logging(level="INFO", json=True)
+    assert "GET / HTTP/1.1" not in stream.getvalue()
+
+
 def test_pretty_format_in_local() -> None:
     stream = io.StringIO()
     configure_logging(level="INFO", json=False, stream=stream)
