@@ -184,6 +184,7 @@ _batched: BatchedJsonSink | None = None
 _ENDED = "_ended"  # extra key of a late access line: when its response ended (time.time())
 _ACCESS_LOGGER = "app.core.middleware"  # the "logger" of access lines
 _MAX_PENDING = 4096
+_CHUNK = 64  # lines per turn of the event loop (~1.3 ms)
 
 # requestId, method, path, status, durationMs, actor
 AccessEntry = tuple[str, str, str, int, float, str | None]
@@ -197,15 +198,17 @@ class AccessLog:
     sink are cold in the CPU's caches by the next request). With `interval` > 0 (the service's
     batched JSON logs: they are written every 0.1 s anyway) a line waits at most `interval`
     seconds, and an event-loop timer logs the waiting ones together, each stamped with the time
-    its response ended. `flush()` logs them now (at shutdown; `flush_logs` calls it). With 0
-    each line is logged at once, as before.
+    its response ended: `_CHUNK` lines at a time, letting the loop serve requests in between
+    (300 lines at once would stall every request in flight for ~6 ms, which showed in p99).
+    `flush()` logs them all now (at shutdown; `flush_logs` calls it). With 0 each line is
+    logged at once, as before.
     """
 
     def __init__(self) -> None:
         self.interval = 0.0
         self._pending: list[tuple[float, AccessEntry]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._scheduled: asyncio.Handle | None = None
 
     def add(self, entry: AccessEntry) -> None:
         if self.interval <= 0:
@@ -216,17 +219,28 @@ class AccessLog:
             self.flush()
             self._loop = loop
         self._pending.append((time.time(), entry))
-        if self._timer is None:
+        if self._scheduled is None:
             # An empty context: the timer belongs to no request (nor to its Sentry scope).
-            self._timer = loop.call_later(self.interval, self.flush, context=contextvars.Context())
+            self._scheduled = loop.call_later(
+                self.interval, self._drain, context=contextvars.Context()
+            )
         elif len(self._pending) >= _MAX_PENDING:
             self.flush()
 
+    def _drain(self) -> None:
+        """The timer: log the oldest `_CHUNK` lines; the rest at the loop's next turn."""
+        self._scheduled = None
+        chunk, self._pending = self._pending[:_CHUNK], self._pending[_CHUNK:]
+        for ended, entry in chunk:
+            _log_access(entry, ended)
+        if self._pending and self._loop is not None:
+            self._scheduled = self._loop.call_soon(self._drain, context=contextvars.Context())
+
     def flush(self) -> None:
-        """Log the waiting lines now, in the order their responses ended."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Log every waiting line now, in the order their responses ended."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
         pending, self._pending = self._pending, []
         for ended, entry in pending:
             _log_access(entry, ended)

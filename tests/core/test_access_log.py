@@ -92,3 +92,36 @@ async def test_without_batched_logs_each_line_is_logged_at_once() -> None:
         assert (line["requestId"], line["status"], line["path"]) == ("at-once", 204, "/x")
     finally:
         configure_logging(level="INFO", json=True)
+
+
+async def test_a_large_batch_is_logged_in_chunks_with_the_loop_running_in_between() -> None:
+    stream = io.StringIO()
+    ticks = 0
+    seen: list[int] = []
+
+    def sink(message: Any) -> None:
+        seen.append(ticks)
+        stream.write(str(message))
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    try:
+        configure_logging(level="INFO", json=True, stream=io.StringIO(), batched=True)
+        logger.add(sink, level="INFO", format="{extra[requestId]}\n")
+        access_log.interval = 0.05
+        for n in range(300):  # as many as 0.1 s of a busy worker's responses
+            access_log.add((f"chunk-{n}", "GET", "/x", 200, 0.1, None))
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.3)
+        ticker.cancel()
+    finally:
+        access_log.flush()
+        configure_logging(level="INFO", json=True)
+    assert stream.getvalue().split() == [f"chunk-{n}" for n in range(300)]  # all, in order
+    # Other tasks ran between the chunks: no single stall for all 300 lines.
+    assert len(set(seen)) >= 300 // 64
+    assert seen.count(seen[0]) <= 64
