@@ -178,6 +178,12 @@ def joinable(resource: Resource, names: Sequence[str]) -> tuple[str, ...]:
     return tuple(n for n in names if resource.relations[n].direction == "one")
 
 
+@cache
+def _joined_encoder(target: Resource, name: str) -> Callable[[Row], dict[str, Any]]:
+    """The JSON of a joined relation's row from its `name.column` labelled columns."""
+    return target.encoder(f"{name}.")
+
+
 def _joined(resource: Resource, query: Select[Any], joins: tuple[str, ...]) -> Select[Any]:
     """`query` with each many-to-one relation LEFT JOINed, its columns labelled `name.column`."""
     source: Any = resource.table
@@ -342,12 +348,10 @@ async def include(
         relation = resource.relations[name]
         if name in joined:
             target = resource_for(relation.target)
-            labels = [(c.name, f"{name}.{c.name}") for c in target.columns]
             key = f"{name}.{target.key.column.name}"
-            to_json = target.to_json
+            to_json = _joined_encoder(target, name)
             for body, row in zip(bodies, rows, strict=True):
-                found = row[key] is not None
-                body[name] = to_json({c: row[label] for c, label in labels}) if found else None
+                body[name] = to_json(row) if row[key] is not None else None
             continue
         (local, _), *_ = relation.pairs
         owners = [row[local.name] for row in rows]

@@ -211,13 +211,15 @@ class Resource:
     @cached_property
     def to_json(self) -> Callable[[Row], dict[str, Any]]:
         """A row (asyncpg Record or SQLAlchemy mapping) as its JSON object, without validation."""
+        return self.encoder()
+
+    def encoder(self, prefix: str = "") -> Callable[[Row], dict[str, Any]]:
+        """`to_json` for rows whose columns are labelled `prefix + column` (a joined relation's
+        are `author.id`, …): built anew each call, so callers keep it."""
+        fields = self.fields.values()
         return row_encoder(
-            [(f.name, f.column.name, None) for f in self.fields.values() if not f.wire.to_json]
-            + [
-                (f.name, f.column.name, f.wire.to_json)
-                for f in self.fields.values()
-                if f.wire.to_json
-            ]
+            [(f.name, prefix + f.column.name, None) for f in fields if not f.wire.to_json]
+            + [(f.name, prefix + f.column.name, f.wire.to_json) for f in fields if f.wire.to_json]
         )
 
     @cached_property
