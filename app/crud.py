@@ -241,7 +241,7 @@ async def get_row(db: Database, resource: Resource, *, key: Key) -> Row:
     """One row, or NotFoundError."""
     rows = await db.fetch(_by_key(resource), key_params(resource, key))
     if not rows:
-        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+        raise _not_found(resource, key)
     return rows[0]
 
 
@@ -369,6 +369,10 @@ async def include(
 
 
 # ------------------------------------------------------------------------------ writes
+
+
+def _not_found(resource: Resource, key: Key) -> NotFoundError:
+    return NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
 
 
 def _describe_key(resource: Resource, key: Key) -> str:
@@ -630,7 +634,7 @@ async def _lock(db: Tx, resource: Resource, key: Key, precondition: Precondition
         # RFC 9110: If-Match is false when there is no current representation.
         raise PreconditionFailedError(f"No {what} exists any more (If-Match cannot match).")
     if not rows:
-        raise NotFoundError(f"No {what}.")
+        raise _not_found(resource, key)
     if precondition is not None and not precondition(rows[0]):
         raise PreconditionFailedError(
             f"The {resource.label} has changed since you read it (If-Match does not match its ETag)."
@@ -657,7 +661,7 @@ async def _update(
     params = {**value_params(resource, values), **key_params(resource, key)}
     row = await _returning(db, resource, statement, params, values, alone=alone)
     if row is None:  # only without a lock: a locked row cannot have gone
-        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+        raise _not_found(resource, key)
     return row
 
 
@@ -706,7 +710,7 @@ async def update_row(
         return await _update(db, resource, key, values, alone=True)
     rows = await db.fetch_alone(_by_key(resource), key_params(resource, key))
     if not rows:
-        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+        raise _not_found(resource, key)
     return rows[0]
 
 
@@ -720,7 +724,7 @@ async def delete_row(
         await db.fetch(_delete_by_key(resource), params)
         return
     if not await _returning(db, resource, _delete_by_key(resource), params, {}, alone=True):
-        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+        raise _not_found(resource, key)
 
 
 @cache
@@ -737,7 +741,7 @@ def _delete_by_key(resource: Resource) -> Executable:
 
 async def _require(db: Tx, resource: Resource, key: Key) -> None:
     if not await db.fetch(_by_key(resource), key_params(resource, key)):
-        raise NotFoundError(f"No {resource.label} with {_describe_key(resource, key)}.")
+        raise _not_found(resource, key)
 
 
 def _link_values(link: Link, owner_key: Key, target_key: Key) -> dict[str, Any]:

@@ -330,8 +330,9 @@ def row_encoder(
     """`row -> {key: encode(row[column]), ...}` for (key, column, encoder or None) in order.
 
     Built from source as one dict display (as `dataclasses` builds `__init__`): a loop over the
-    fields with a call per encoder was 8% of a 20-row list's CPU. Enums and plain lists are encoded
-    inline, dates (`iso_utc`) only when not null; keys and columns enter the source only as `repr()` literals.
+    fields with a call per encoder was 8% of a 20-row list's CPU. Enums and plain lists are
+    encoded inline, dates (`iso_utc`) only when not null; keys and columns enter the source only
+    as `repr()` literals.
     """
     namespace: dict[str, Any] = {"iso_utc": iso_utc, "Enum": Enum}
     items: list[str] = []
@@ -373,14 +374,14 @@ def plain_list(values: Any) -> list[Any]:
 
 
 def _array(item: WireType) -> WireType:
-    convert = item.to_json
+    to_json = plain_list
+    if (convert := item.to_json) is not None:
 
-    def to_json(values: Any) -> list[Any]:
-        assert convert is not None
-        return [convert(v) for v in values] if values else []
+        def to_json(values: Any) -> list[Any]:
+            return [convert(v) for v in values] if values else []
 
     return WireType(
-        to_json=to_json if convert is not None else plain_list,
+        to_json=to_json,
         output=list[item.output],
         input=Annotated[list[item.input], Field(max_length=MAX_LIST_ITEMS)],
         cursor_kind=None,

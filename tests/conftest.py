@@ -73,10 +73,16 @@ def settings(database_url: str) -> Settings:
     return make_settings(DATABASE_URL=database_url)
 
 
+@asynccontextmanager
+async def running(application: FastAPI) -> AsyncIterator[FastAPI]:
+    """`application` with its lifespan running (connected; closed at the end)."""
+    async with application.router.lifespan_context(application):
+        yield application
+
+
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(create_app(settings)) as application:
         yield application
 
 

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
@@ -24,16 +23,11 @@ from app.core.config import Settings
 from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
 from app.resources import V1
+from tests.api.conftest import without_hot_reads
 from tests.api.pages_support import PAGES, READER, WRITER, bearer, create_page, page_url
 from tests.conftest import LogCapture, app_client, capture_logs, http_scope, make_settings
 
 ORIGIN = "https://app.example.com"
-
-
-def without_hot_reads(settings: Settings) -> FastAPI:
-    application = create_app(settings)
-    application.user_middleware = [m for m in application.user_middleware if m.cls is not HotPath]
-    return application
 
 
 @asynccontextmanager
@@ -49,17 +43,6 @@ async def hot_and_routed(
         await app_client(routed_app) as slow,
     ):
         yield hot, slow
-
-
-@pytest.fixture(scope="module")
-async def routed(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the same app without HotPath: every request goes through FastAPI."""
-    application = without_hot_reads(settings)
-    async with (
-        application.router.lifespan_context(application),
-        await app_client(application) as client,
-    ):
-        yield client
 
 
 def _comparable(response: httpx.Response) -> dict[str, Any]:

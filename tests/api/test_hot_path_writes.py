@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,11 +60,9 @@ from tests.api.test_hot_path import (
     _comparable,
     hot_and_routed,
     outage_settings,
-    without_hot_reads,
 )
 from tests.conftest import (
     LogCapture,
-    app_client,
     capture_logs,
     http_scope,
     make_settings,
@@ -76,20 +73,6 @@ from tests.metrics.support import METRICS, grown, scrape
 BY_ID = "/api/v1/pages/{id}"
 JSON_CT = {"Content-Type": "application/json"}
 VOLATILE = frozenset({"createdAt", "updatedAt"})
-
-
-@pytest.fixture(scope="module")
-async def routed_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The same app without HotPath, on the same database."""
-    application = without_hot_reads(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def routed(routed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with await app_client(routed_app) as client:
-        yield client
 
 
 # ------------------------------------------------------------------------------ harness

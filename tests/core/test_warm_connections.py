@@ -21,7 +21,7 @@ from app.core import db as db_module
 from app.core.db import Database
 from app.main import create_app
 from tests.api.pages_support import PAGES, READER, WRITER, create_page, page_url
-from tests.conftest import app_client, capture_logs, make_settings
+from tests.conftest import app_client, capture_logs, make_settings, running
 from tools.migrate import to_conninfo
 
 APP_NAME = "app-api-warm-test"
@@ -35,8 +35,7 @@ async def tiny_app(postgres_url: str) -> AsyncIterator[FastAPI]:
         DB_MAX_OVERFLOW=0,
         DB_POOL_TIMEOUT=2,
     )
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(create_app(settings)) as application:
         yield application
 
 

@@ -28,7 +28,7 @@ from app.core.config import Settings
 from app.core.logging import flush_logs
 from app.core.security import READ_SCOPE, WRITE_SCOPE, create_token
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -146,8 +146,7 @@ READER = auth(token(READ_SCOPE, subject="rel-reader"))
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """An app with its lifespan running (engine created, disposed at the end)."""
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(create_app(settings)) as application:
         yield application
 
 
