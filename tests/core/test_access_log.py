@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from loguru import logger
 
-from app.core.logging import access_log, configure_logging, json_sink
+from app.core.logging import access_log, configure_logging, flush_logs, json_sink
 from app.core.middleware import RequestContextMiddleware
 from app.main import create_app
 from tests.conftest import LogCapture, app_client, http_scope, make_settings
@@ -97,11 +97,13 @@ async def test_without_batched_logs_each_line_is_logged_at_once() -> None:
 async def test_a_large_batch_is_logged_in_chunks_with_the_loop_running_in_between() -> None:
     stream = io.StringIO()
     ticks = 0
-    seen: list[int] = []
+    calls: list[tuple[int, int]] = []  # (loop ticks so far, lines) per record a sink received
+    write = json_sink(stream)
 
     def sink(message: Any) -> None:
-        seen.append(ticks)
-        stream.write(str(message))
+        before = stream.tell()
+        write(message)
+        calls.append((ticks, stream.getvalue()[before:].count("\n")))
 
     async def tick() -> None:
         nonlocal ticks
@@ -111,7 +113,7 @@ async def test_a_large_batch_is_logged_in_chunks_with_the_loop_running_in_betwee
 
     try:
         configure_logging(level="INFO", json=True, stream=io.StringIO(), batched=True)
-        logger.add(sink, level="INFO", format="{extra[requestId]}\n")
+        logger.add(sink, level="INFO", format="{message}")
         access_log.interval = 0.05
         for n in range(300):  # as many as 0.1 s of a busy worker's responses
             access_log.add((f"chunk-{n}", "GET", "/x", 200, 0.1, None))
@@ -121,7 +123,43 @@ async def test_a_large_batch_is_logged_in_chunks_with_the_loop_running_in_betwee
     finally:
         access_log.flush()
         configure_logging(level="INFO", json=True)
-    assert stream.getvalue().split() == [f"chunk-{n}" for n in range(300)]  # all, in order
-    # Other tasks ran between the chunks: no single stall for all 300 lines.
-    assert len(set(seen)) >= 300 // 64
-    assert seen.count(seen[0]) <= 64
+    lines = _access_lines(stream.getvalue())
+    assert [line["requestId"] for line in lines] == [f"chunk-{n}" for n in range(300)]
+    # 64 lines per record, and other tasks ran between the records: no stall for all 300.
+    assert [count for _, count in calls] == [64, 64, 64, 64, 44]
+    assert len({tick for tick, _ in calls}) == 5
+
+
+async def test_a_batched_line_is_the_line_logged_on_its_own() -> None:
+    """The batch records' JSON lines are those of one record per line: same keys, same order,
+    same values (the message redacted the same way), only the time differs."""
+    entry = ("same-1", "GET", "/api/v1/pages/x?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", 404, 0.37, "svc@web")  # fmt: skip
+    texts: list[str] = []
+    try:
+        for batched in (False, True):
+            stream = io.StringIO()
+            configure_logging(level="INFO", json=True, stream=stream, batched=batched)
+            access_log.add(entry)
+            flush_logs()  # the access line, then the batched sink's pending lines
+            texts.append(stream.getvalue())
+    finally:
+        configure_logging(level="INFO", json=True)
+    alone, batched_line = (json.loads(text) for text in texts)  # exactly one line each
+    assert texts[1].count("\n") == 1
+    assert list(alone) == list(batched_line) == [
+        "time", "level", "message", "logger", "requestId", "method", "path", "status", "durationMs", "actor",
+    ]  # fmt: skip
+    assert {**alone, "time": None} == {**batched_line, "time": None}
+    assert alone["message"] == "GET /api/v1/pages/x?token=[REDACTED] 404 0.37ms"
+    assert abs(_epoch(alone["time"]) - _epoch(batched_line["time"])) < 5
+
+
+async def test_below_the_configured_level_no_access_line_is_written() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging(level="WARNING", json=True, stream=stream, batched=True)
+        access_log.add(("quiet", "GET", "/x", 200, 0.1, None))
+        access_log.flush()
+    finally:
+        configure_logging(level="INFO", json=True)
+    assert stream.getvalue() == ""
