@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 from datetime import datetime, timedelta
@@ -307,6 +308,9 @@ async def test_list_pages_by_updated_at_follows_the_latest_write(
 ) -> None:
     first = await create_page(client, title="first")
     second = await create_page(client, title="second")
+    # Timestamps have millisecond precision: in the same millisecond the two would tie (and
+    # the later id, the second page's, would come first).
+    await asyncio.sleep(0.003)
     await client.patch(page_url(first["id"]), json={"views": 1}, headers=WRITER)
 
     assert (await ids(client, orderBy="-updatedAt"))[0] == first["id"]
