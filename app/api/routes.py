@@ -79,16 +79,32 @@ def if_match(resource: Resource, header: str | None) -> crud.Precondition | None
     return lambda row: etag(orjson.dumps(to_json(row))) in strong
 
 
+class _JSONResponse(Response):
+    """A JSON body with its ETag, the headers built directly: Starlette's `init_headers` (a
+    dict lowercased and encoded, then scanned) was half of a response's 4 µs."""
+
+    media_type = JSON
+
+    def __init__(self, content: bytes, status_code: int, headers: dict[str, str] | None) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = content
+        raw = [(b"etag", etag(content).encode())]
+        if headers:
+            raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw += [(b"content-length", b"%d" % len(content)), (b"content-type", _JSON_TYPE)]
+        self.raw_headers = raw
+
+
+_JSON_TYPE = JSON.encode()
+
+
 def json_response(
     body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    content = orjson.dumps(body)
-    return Response(
-        content,
-        status_code=status_code,
-        media_type=JSON,
-        headers={"ETag": etag(content), **(headers or {})},
-    )
+    """`body` as JSON with its ETag (the same headers, in the same order, as
+    `Response(…, media_type=JSON, headers={"ETag": …, **headers})`)."""
+    return _JSONResponse(orjson.dumps(body), status_code, headers)
 
 
 # ------------------------------------------------------------------------------ the reads

@@ -7,9 +7,9 @@ import os
 import re
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 import sentry_sdk
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,12 +42,18 @@ class RequestContextMiddleware:
         sentry_sdk.get_isolation_scope().set_tag("request_id", request_id)
         started = time.perf_counter()
         status = 0
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                given: Any = message.get("headers")
+                if type(given) is list:
+                    headers = cast("list[tuple[bytes, bytes]]", given)
+                else:  # a tuple or none: as MutableHeaders would
+                    headers = message["headers"] = list[tuple[bytes, bytes]](given or ())
+                headers.append(id_header)
             await send(message)
 
         try:
