@@ -26,11 +26,13 @@ What it does, in order (about 4.5 minutes on 2 cores, plus about 20 s the first 
    (the last full page of 100,000 rows).
 5. Runs each scenario with wrk from a second process on loopback: 2 threads, 32 connections
    (3x the pool of 10: requests queue for a connection, as under real load), 3 s warm-up then
-   10 s measured, 5 s request timeout. The scenarios of one group (an operation on every
-   server, and what a target compares with it) are measured in 2 interleaved rounds of 5 s, the
-   second in reverse order (A B C, C B A), so drifts in what else the shared machine is doing
-   hit all of them alike (see measure_group; shorter rounds weigh the latency burst of wrk
-   opening its 32 connections too much in p99).
+   15 s measured, 5 s request timeout. The scenarios of one group (an operation on every
+   server, and what a target compares with it) are measured in 3 interleaved rounds of 5 s,
+   every other one in reverse order (A B C, C B A, A B C), so drifts in what else the shared
+   machine is doing hit all of them alike (see measure_group; shorter rounds weigh the latency
+   burst of wrk opening its 32 connections too much in p99). A throughput target is the median
+   over the rounds of the two scenarios' ratio in that round: one disturbed round cannot pass
+   or fail it.
    ``--duration`` (or ``BENCH_DURATION``), ``--rounds``, ``--warmup`` and ``--connections``
    change that.
 6. Prints a table per scenario (with the server's CPU time per request, which depends less on
@@ -85,8 +87,8 @@ NODE_MIN = (20, 6)  # `node --import` (tsx's loader)
 THREADS = 2
 CONNECTIONS = 32
 WARMUP_S = 3
-DURATION_S = 10
-ROUNDS = 2
+DURATION_S = 15
+ROUNDS = 3
 TIMEOUT = "5s"
 USERS = 1_000
 PAGES = 100_000
@@ -468,6 +470,15 @@ OPERATIONS = {  # the per-operation table: app-api's scenario, compared across t
 }
 
 
+def paired_ratios(value: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[float]:
+    """req/s of `value` over req/s of `other`, round by round (wrk's raw figures per round)."""
+
+    def rps(raw: dict[str, Any]) -> float:
+        return raw["requests"] / (raw["duration_us"] / 1e6)
+
+    return [rps(a) / rps(b) for a, b in zip(value, other, strict=True)]
+
+
 def check_targets(
     by_name: dict[str, Scenario], rss: float, *, metrics_on: bool
 ) -> list[dict[str, Any]]:
@@ -478,13 +489,17 @@ def check_targets(
         return [n for n in names if by_name[n].result["non2xx"] or by_name[n].result["errors"]]
 
     def at_least(name: str, value: str, other: str, limit: float) -> dict[str, Any]:
-        """`value` / `other` req/s >= `limit`; a FAIL whenever either had non-2xx or errors (a
-        404 is fast: the ratio would mean nothing)."""
-        ratio = by_name[value].result["rps"] / by_name[other].result["rps"]
+        """`value` / `other` req/s >= `limit`: the median of the rounds' ratios (the two ran
+        side by side in each round); a FAIL whenever either had non-2xx or errors (a 404 is
+        fast: the ratio would mean nothing)."""
+        rounds = paired_ratios(by_name[value].result["rounds"], by_name[other].result["rounds"])
+        ratio = statistics.median(rounds)
+        extra = {"rounds": [round(r, 3) for r in rounds]}
         bad = failed(value, other)
         if bad:
-            return target(name, ratio, limit, False, note=f"non-2xx or errors in {', '.join(bad)}")
-        return target(name, ratio, limit, ratio >= limit)
+            note = f"non-2xx or errors in {', '.join(bad)}"
+            return target(name, ratio, limit, False, note=note, **extra)
+        return target(name, ratio, limit, ratio >= limit, **extra)
 
     def with_metrics(name: str, value: str, other: str) -> dict[str, Any]:
         check = at_least(name, value, other, 0.95)
@@ -624,6 +639,8 @@ def print_report(
     for check in checks:
         verdict = "PASS" if check["pass"] else "FAIL"
         note = f"; {check['note']}" if "note" in check else ""
+        if "rounds" in check:
+            note = f"; rounds {' '.join(f'{r:.3f}' for r in check['rounds'])}{note}"
         print(f"  {verdict}  {check['target']}  (got {check['value']}{note})")
     print()
 
@@ -880,10 +897,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     default_duration = int(os.environ.get("BENCH_DURATION", DURATION_S))
-    parser.add_argument("--duration", type=int, default=default_duration, help="measured seconds per scenario (default 10, or BENCH_DURATION)")  # fmt: skip
+    parser.add_argument("--duration", type=int, default=default_duration, help="measured seconds per scenario (default 15, or BENCH_DURATION)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=WARMUP_S, help="warm-up seconds per scenario (default 3)")  # fmt: skip
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help="wrk connections (default 32)")  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds the measured seconds are split into (default 2)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds the measured seconds are split into (default 3)")  # fmt: skip
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     # Ctrl-C must reach us even when started from a shell that ignores SIGINT (a background job).
