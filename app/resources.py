@@ -31,10 +31,13 @@ _SLUG: Column[str] = _PAGE.c.slug
 _ID: Column[str] = _PAGE.c.id
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slugify(title: str) -> str:
     """`Hello, World!` → `hello-world` (ASCII, lowercase, dashes); `page` if nothing is left."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    slug = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")
     slug = slug[: _SLUG_MAX - 8].rstrip("-")  # room for a "-N" suffix
     return slug or "page"
 

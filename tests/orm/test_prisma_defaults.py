@@ -90,3 +90,25 @@ def test_enum_values() -> None:
         BLUE = "blue"
 
     assert d.enum_values(Color) == ["red", "blue"]
+
+
+def test_cuid_blocks_are_cuids_pad_of_base36() -> None:
+    """The pair-table blocks equal cuid's `pad(base36(n), 4)` (and 8 for the timestamp)."""
+    import random
+
+    rng = random.Random(14)
+    numbers = [0, 1, 35, 36, 1295, 1296, 36**4 - 1, 36**4, 36**8 - 1, 36**8 + 5]
+    numbers += [rng.randrange(36**9) for _ in range(5000)]
+    for n in numbers:
+        assert d._block(n) == d._pad(d._to_base36(n), 4)  # pyright: ignore[reportPrivateUsage]
+        eight = d._block(n // 36**4) + d._block(n)  # pyright: ignore[reportPrivateUsage]
+        assert eight == d._pad(d._to_base36(n), 8)  # pyright: ignore[reportPrivateUsage]
+
+
+def test_cuid_random_blocks_cover_their_range() -> None:
+    ids = [d.cuid() for _ in range(3000)]
+    firsts = {i[17:21] for i in ids}
+    seconds = {i[21:25] for i in ids}
+    assert len(firsts) > 2900
+    assert len(seconds) > 2900  # both blocks vary (at most a few repeats among 36**4 values)
+    assert {c for i in ids for c in i[17:25]} == set("0123456789abcdefghijklmnopqrstuvwxyz")
