@@ -1,6 +1,6 @@
 """`make bench`: app-api under wrk, against a seeded scratch PostgreSQL database.
 
-What it does, in order (about 4.5 minutes on 2 cores, plus about 20 s the first time for
+What it does, in order (about 5.5 minutes on 2 cores, plus about 20 s the first time for
 `npm ci`; the scratch database is always dropped):
 
 1. Creates a database on ``BENCH_DATABASE_URL`` / ``TEST_DATABASE_URL`` /

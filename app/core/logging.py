@@ -106,18 +106,13 @@ def _json_lines(record: Record) -> str:
     zone = record["time"].tzinfo
     dumps, stamp = orjson.dumps, datetime.fromtimestamp
     lines: list[str] = []
-    for ended, (request_id, method, path, status, duration_ms, actor) in batch:
+    for ended, entry in batch:
         line = {
             "time": stamp(ended, zone).isoformat(timespec="milliseconds"),
             "level": "INFO",
-            "message": redact(f"{method} {path} {status} {duration_ms}ms"),
+            "message": redact(_access_message(entry)),
             "logger": _ACCESS_LOGGER,
-            "requestId": request_id,
-            "method": method,
-            "path": path,
-            "status": status,
-            "durationMs": duration_ms,
-            "actor": actor,
+            **_access_fields(entry),
         }
         lines.append(dumps(line).decode())
     lines.append("")
@@ -280,17 +275,27 @@ def _log_batch(chunk: list[tuple[float, AccessEntry]]) -> None:
         )
 
 
-def _log_access(entry: AccessEntry) -> None:
+def _access_message(entry: AccessEntry) -> str:
+    _, method, path, status, duration_ms, _ = entry
+    return f"{method} {path} {status} {duration_ms}ms"
+
+
+def _access_fields(entry: AccessEntry) -> dict[str, Any]:
+    """An access line's own keys, in their order (after time, level, message, logger)."""
     request_id, method, path, status, duration_ms, actor = entry
-    logger.bind(
-        logger_name=_ACCESS_LOGGER,
-        requestId=request_id,
-        method=method,
-        path=path,
-        status=status,
-        durationMs=duration_ms,
-        actor=actor,
-    ).info("{} {} {} {}ms", method, path, status, duration_ms)
+    return {
+        "requestId": request_id,
+        "method": method,
+        "path": path,
+        "status": status,
+        "durationMs": duration_ms,
+        "actor": actor,
+    }
+
+
+def _log_access(entry: AccessEntry) -> None:
+    # A formatted message and no arguments: loguru does not format it again (a path's braces).
+    logger.bind(logger_name=_ACCESS_LOGGER, **_access_fields(entry)).info(_access_message(entry))
 
 
 access_log = AccessLog()
