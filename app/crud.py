@@ -98,8 +98,14 @@ def _lock_by_key(resource: Resource) -> Select[Any]:
     return _by_key(resource).with_for_update()
 
 
+@cache
+def _key_names(resource: Resource) -> tuple[tuple[str, str], ...]:
+    """(bound parameter, column name) of each primary key column."""
+    return tuple((_param(f.column), f.column.name) for f in resource.primary_key)
+
+
 def key_params(resource: Resource, key: Key) -> dict[str, Any]:
-    return {_param(f.column): key[f.column.name] for f in resource.primary_key}
+    return {param: key[name] for param, name in _key_names(resource)}
 
 
 def _filter_clause(resource: Resource, name: str, spec: Filter, dialect: str) -> Any:
@@ -392,10 +398,17 @@ def _describe_key(resource: Resource, key: Key) -> str:
     )
 
 
+@cache
+def _column_names(resource: Resource) -> dict[str, str]:
+    """Field (Prisma) name → column name."""
+    return {name: info.column.name for name, info in resource.fields.items()}
+
+
 def _values(resource: Resource, data: BaseModel, *, only_set: bool = True) -> dict[str, Any]:
     """Body fields (Prisma names) → column values."""
     names = data.model_fields_set if only_set else type(data).model_fields.keys()
-    return {resource.fields[name].column.name: getattr(data, name) for name in names}
+    columns = _column_names(resource)
+    return {columns[name]: getattr(data, name) for name in names}
 
 
 _KEEP = object()
@@ -701,6 +714,12 @@ async def replace_row(
     return await _update(db, resource, key, values, alone=False)
 
 
+@cache
+def _list_columns(resource: Resource) -> tuple[str, ...]:
+    """The changeable list columns (`null` clears them to `[]`, as Prisma's `set: []`)."""
+    return tuple(f.column.name for f in resource.changeable_fields if f.is_list)
+
+
 async def update_row(
     db: Tx,
     resource: Resource,
@@ -711,9 +730,9 @@ async def update_row(
 ) -> Row:
     """Partial update: only the fields sent change; `null` clears a nullable field."""
     values = _values(resource, data)
-    for info in resource.changeable_fields:
-        if info.is_list and info.column.name in values and values[info.column.name] is None:
-            values[info.column.name] = []
+    for name in _list_columns(resource):
+        if name in values and values[name] is None:
+            values[name] = []
     if precondition is not None:
         current = await _lock(db, resource, key, precondition)
         return await _update(db, resource, key, values, alone=False) if values else current

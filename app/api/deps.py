@@ -34,11 +34,17 @@ class BearerScope(HTTPBearer):
         self.scope = scope
 
     async def __call__(self, request: Request) -> Principal:  # pyright: ignore[reportIncompatibleMethodOverride]
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return self.check(request.headers.get("authorization"), request)
+
+    def check(self, authorization: str | bytes | None, request: Request) -> Principal:
+        """The caller of `request`, from its Authorization header's value (as sent, or decoded)."""
+        if isinstance(authorization, bytes):
+            authorization = authorization.decode("latin-1")
+        scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthorizedError("Send an 'Authorization: Bearer <token>' header.", error="")
         verifier: TokenVerifier = request.app.state.token_verifier
         principal = verifier.verify(token.strip())
-        request.state.actor = principal.subject
+        request.scope.setdefault("state", {})["actor"] = principal.subject
         principal.require(self.scope)
         return principal

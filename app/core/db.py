@@ -195,8 +195,13 @@ class FairGate:
 
     def __init__(self, size: int, timeout: float) -> None:
         self._free = size
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        # Waiters in arrival order, each with its deadline. Every wait is as long, so the
+        # oldest waiter's deadline comes first: one timer, set for the head of the line, does
+        # what a timer per wait did (1.4 µs each, under load every write waits).
+        self._waiters: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._timeout = timeout
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         # Metrics (app.core.metrics reads and sets these): admissions that found a slot free
         # (a count: cheaper than a call on the fast path), the seconds each other admission
         # waited (a timed-out wait too), and each wait that timed out.
@@ -212,9 +217,11 @@ class FairGate:
             return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(self._timeout, _expire, waiter)
         started = loop.time()
+        self._waiters.append((started + self._timeout, waiter))
+        if self._timer is None or self._timer_loop is not loop:
+            self._timer_loop = loop
+            self._timer = loop.call_at(started + self._timeout, self._expire)
         try:
             await waiter
             if self.observe_wait is not None:
@@ -232,17 +239,34 @@ class FairGate:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.release()
             raise
-        finally:
-            timer.cancel()
 
     def release(self) -> None:
         """Hand the slot to the longest waiter still waiting, or free it."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            _, waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
         self._free += 1
+
+    def _expire(self) -> None:
+        """The timer: time out the waiters whose deadline has passed, then wait for the next."""
+        self._timer = None
+        loop = self._timer_loop
+        if loop is None:  # pragma: no cover - set with the timer
+            return
+        now = loop.time()
+        waiters = self._waiters
+        while waiters:
+            deadline, waiter = waiters[0]
+            if waiter.done():  # cancelled: its place is given up
+                waiters.popleft()
+            elif deadline <= now:
+                waiters.popleft()
+                waiter.set_exception(TimeoutError())
+            else:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
 
     @asynccontextmanager
     async def slot(self) -> AsyncGenerator[None]:
@@ -251,11 +275,6 @@ class FairGate:
             yield
         finally:
             self.release()
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 async def get_connection(request: Request) -> AsyncIterator[Tx]:

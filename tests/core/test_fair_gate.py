@@ -84,3 +84,34 @@ async def test_timed_out_waiters_do_not_take_slots_later() -> None:
     await asyncio.wait_for(gate.acquire(), 1)  # the expired waiter did not swallow the slot
     with pytest.raises(ServiceUnavailableError):
         await gate.acquire()
+
+
+async def test_each_waiter_times_out_after_its_own_wait_not_the_first_waiters() -> None:
+    gate = FairGate(size=1, timeout=0.3)
+    await gate.acquire()
+    loop = asyncio.get_running_loop()
+    first = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0.15)
+    second_started = loop.time()
+    second = asyncio.create_task(gate.acquire())
+    with pytest.raises(ServiceUnavailableError):
+        await first
+    assert not second.done()  # its own 0.3 s are not over yet
+    with pytest.raises(ServiceUnavailableError):
+        await second
+    assert loop.time() - second_started >= 0.29
+    gate.release()
+    await asyncio.wait_for(gate.acquire(), 1)  # neither expired waiter kept the slot
+
+
+async def test_a_waiter_behind_one_that_was_served_still_times_out() -> None:
+    gate = FairGate(size=1, timeout=0.1)
+    await gate.acquire()
+    served = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()  # to `served`, the head of the line; `waiting` stays in line
+    await asyncio.wait_for(served, 1)
+    with pytest.raises(ServiceUnavailableError):
+        await asyncio.wait_for(waiting, 1)
