@@ -117,14 +117,48 @@ def _block(number: int) -> str:
     return _PAIRS[high] + _PAIRS[low]
 
 
+# The random blocks of cuids come from the operating system's generator, read 4 kB at a time:
+# a `getrandom` system call per id was a third of a cuid's cost (and 2.5% of a POST's CPU).
+_RANDOM_CHUNK = 4096
+_RANDOM_WIDTH = 6  # bytes per draw: 48 bits, of which 36**8 < 2**42 takes all but 1/64
+_RANDOM_LIMIT = (1 << 48) // (_CUID_DISCRETE * _CUID_DISCRETE) * (_CUID_DISCRETE * _CUID_DISCRETE)
+_random_lock = threading.Lock()
+_random_bytes = b""
+_random_at = 0
+
+
+def _random_pair() -> int:
+    """A number uniform over 36**8 (two independent cuid blocks), from os.urandom's bytes:
+    rejection sampling over 48 bits, so no value is likelier than another."""
+    global _random_bytes, _random_at
+    with _random_lock:
+        while True:
+            if _random_at + _RANDOM_WIDTH > len(_random_bytes):
+                _random_bytes, _random_at = os.urandom(_RANDOM_CHUNK), 0
+            start = _random_at
+            _random_at = start + _RANDOM_WIDTH
+            value = int.from_bytes(_random_bytes[start : start + _RANDOM_WIDTH])
+            if value < _RANDOM_LIMIT:
+                return value % (_CUID_DISCRETE * _CUID_DISCRETE)
+
+
+def _forget_random_bytes() -> None:
+    # A forked child must not draw the bytes its parent draws too.
+    global _random_bytes, _random_at
+    _random_bytes, _random_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_random_bytes)
+
+
 def cuid() -> str:
     """A cuid v1 as Prisma's ``@default(cuid())``: 25 chars, ``^c[a-z0-9]{24}$``.
 
-    Built from the pair table, with the two random blocks drawn at once (one system call;
-    uniform over 36**8, so each block is uniform and the two independent): 5.0 → 2.3 µs.
+    Built from the pair table, with the two random blocks drawn at once (uniform over 36**8,
+    so each block is uniform and the two independent) from bytes read 4 kB at a time.
     """
     now = _now_ms()
-    random = secrets.randbelow(_CUID_DISCRETE * _CUID_DISCRETE)
+    random = _random_pair()
     return (
         "c"
         + _block(now // _CUID_DISCRETE)

@@ -9,6 +9,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from app import prisma_defaults as d
 
 
@@ -112,3 +114,33 @@ def test_cuid_random_blocks_cover_their_range() -> None:
     assert len(firsts) > 2900
     assert len(seconds) > 2900  # both blocks vary (at most a few repeats among 36**4 values)
     assert {c for i in ids for c in i[17:25]} == set("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def test_a_forked_worker_draws_other_random_blocks_than_its_parent() -> None:
+    d.cuid()  # the parent has read random bytes ahead
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: as a worker forked after import (gunicorn --preload)
+        os.write(write, "".join(d.cuid()[17:25] for _ in range(20)).encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 4096).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = "".join(d.cuid()[17:25] for _ in range(20))
+    assert len(child) == len(parent) == 160
+    child_blocks = {child[i : i + 8] for i in range(0, 160, 8)}
+    parent_blocks = {parent[i : i + 8] for i in range(0, 160, 8)}
+    assert not child_blocks & parent_blocks
+
+
+def test_cuid_random_draws_reject_the_uneven_top_of_48_bits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 48 random bits are kept only below the largest multiple of 36**8: no value is likelier.
+    chunks = iter([b"\xff" * 6 + (5).to_bytes(6, "big") + b"\x00" * 4084])
+    monkeypatch.setattr(d.os, "urandom", lambda size: next(chunks))
+    monkeypatch.setattr(d, "_random_bytes", b"")
+    monkeypatch.setattr(d, "_random_at", 0)
+    assert d._random_pair() == 5  # pyright: ignore[reportPrivateUsage]
+    assert d._random_pair() == 0  # pyright: ignore[reportPrivateUsage]
