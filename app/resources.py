@@ -36,7 +36,12 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 def slugify(title: str) -> str:
     """`Hello, World!` → `hello-world` (ASCII, lowercase, dashes); `page` if nothing is left."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    # NFKD leaves ASCII text as it is: only other text is decomposed and its accents dropped.
+    ascii_title = (
+        title
+        if title.isascii()
+        else unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    )
     slug = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")
     slug = slug[: _SLUG_MAX - 8].rstrip("-")  # room for a "-N" suffix
     return slug or "page"
