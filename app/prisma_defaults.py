@@ -121,7 +121,8 @@ def _block(number: int) -> str:
 # a `getrandom` system call per id was a third of a cuid's cost (and 2.5% of a POST's CPU).
 _RANDOM_CHUNK = 4096
 _RANDOM_WIDTH = 6  # bytes per draw: 48 bits, of which 36**8 < 2**42 takes all but 1/64
-_RANDOM_LIMIT = (1 << 48) // (_CUID_DISCRETE * _CUID_DISCRETE) * (_CUID_DISCRETE * _CUID_DISCRETE)
+_RANDOM_RANGE = _CUID_DISCRETE * _CUID_DISCRETE  # 36**8: two blocks
+_RANDOM_LIMIT = (1 << 48) // _RANDOM_RANGE * _RANDOM_RANGE  # draws at or above it are redrawn
 _random_lock = threading.Lock()
 _random_bytes = b""
 _random_at = 0
@@ -139,7 +140,7 @@ def _random_pair() -> int:
             _random_at = start + _RANDOM_WIDTH
             value = int.from_bytes(_random_bytes[start : start + _RANDOM_WIDTH])
             if value < _RANDOM_LIMIT:
-                return value % (_CUID_DISCRETE * _CUID_DISCRETE)
+                return value % _RANDOM_RANGE
 
 
 def _forget_random_bytes() -> None:

@@ -213,19 +213,16 @@ class HotPath:
 async def _read_body(receive: Receive) -> bytes:
     """The whole request body, as `Request.body()` reads it (an error from the body size guard
     goes on; the client going away, or any other failure, is FastAPI's 400)."""
+    chunks: list[bytes] = []
     try:
-        message = await receive()
-        if message["type"] == "http.request" and not message.get("more_body", False):
-            return message.get("body", b"")  # the usual case: the body in one message
-        chunks: list[bytes] = []
         while True:
+            message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect
             if message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     return b"".join(chunks)
-            message = await receive()
     except HTTPException:
         raise
     except Exception as exc:

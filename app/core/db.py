@@ -201,7 +201,7 @@ class FairGate:
         self._waiters: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._timeout = timeout
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None  # the loop the timer is on
         # Metrics (app.core.metrics reads and sets these): admissions that found a slot free
         # (a count: cheaper than a call on the fast path), the seconds each other admission
         # waited (a timed-out wait too), and each wait that timed out.
@@ -252,9 +252,7 @@ class FairGate:
     def _expire(self) -> None:
         """The timer: time out the waiters whose deadline has passed, then wait for the next."""
         self._timer = None
-        loop = self._timer_loop
-        if loop is None:  # pragma: no cover - set with the timer
-            return
+        loop = asyncio.get_running_loop()  # the timer's own loop: this is its callback
         now = loop.time()
         waiters = self._waiters
         while waiters:
