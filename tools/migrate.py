@@ -252,7 +252,7 @@ def migrated_scratch_database(prisma_dir: Path, prefix: str) -> Iterator[str]:
             f"{redacted(server)} is not reachable ({reason}); set ORM_DATABASE_URL to a server "
             "where you may create databases, or DATABASE_URL to a migrated database"
         ) from exc
-    print(f"scratch database {database_name(url)} created on {urlsplit(server).netloc}")
+    print(f"scratch database {database_name(url)} created on {urlsplit(redacted(server)).netloc}")
     try:
         apply_migrations(url, migrations_dir)
         yield url
