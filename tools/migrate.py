@@ -11,9 +11,10 @@ a simple-protocol query on an autocommit connection. So ``CREATE INDEX CONCURREN
 a file's own ``BEGIN; … COMMIT;`` is its transaction, and a failing statement leaves the
 statements before it applied, as Prisma leaves them. (Prisma before 7.4 sent the whole file
 as one query, i.e. one implicit transaction; every file that applies that way applies here
-too, except one relying on its statements sharing a transaction, e.g. an ``ON COMMIT DROP``
-temporary table.) A script that cannot be split safely (``BEGIN ATOMIC`` bodies) is sent
-whole, as Prisma does when its parser gives up.
+too, except one relying on its statements sharing a transaction: ``SET LOCAL``, deferred
+constraints, an ``ON COMMIT DROP`` temporary table; Prisma 7.4+ splits those files too.)
+A script that cannot be split safely (a ``BEGIN ATOMIC`` body) is sent whole, as Prisma
+sends a script its parser cannot split.
 
 ``_prisma_migrations`` is kept exactly as Prisma keeps it: a row (uuid id, sha256 checksum of
 the file bytes) inserted before the script runs; ``applied_steps_count`` 1 and
@@ -248,9 +249,9 @@ def migrated_scratch_database(prisma_dir: Path, prefix: str) -> Iterator[str]:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MigrationError(
-            f"cannot build a scratch database from {migrations_dir}: PostgreSQL at "
-            f"{redacted(server)} is not reachable ({reason}); set ORM_DATABASE_URL to a server "
-            "where you may create databases, or DATABASE_URL to a migrated database"
+            f"cannot build a scratch database from {migrations_dir}: cannot connect to PostgreSQL"
+            f" at {redacted(server)} ({reason}); set ORM_DATABASE_URL to a server where you may"
+            " create databases, or DATABASE_URL to a migrated database"
         ) from exc
     print(f"scratch database {database_name(url)} created on {urlsplit(redacted(server)).netloc}")
     try:

@@ -218,7 +218,7 @@ def test_unreachable_server_is_one_line_saying_what_to_set(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1
     assert (
-        "PostgreSQL at postgresql://postgres:***@127.0.0.1:1/postgres is not reachable" in lines[0]
+        "cannot connect to PostgreSQL at postgresql://postgres:***@127.0.0.1:1/postgres" in lines[0]
     )
     assert "set ORM_DATABASE_URL" in lines[0]
     assert "secret" not in lines[0]
