@@ -61,16 +61,16 @@ smoke: install ## Import the app and build its OpenAPI (no server, no database)
 token: install ## Print a development JWT (SCOPE="pages:read tags:write", default every resource; SUB=dev@app-web)
 	@$(RUN) python -m tools.token --scope "$(SCOPE)" --sub "$(SUB)"
 
-models: install ## Reflect DATABASE_URL's tables into app/models.py
+models: install ## Reflect DATABASE_URL's tables into app/models.py (unset: a scratch DB built from PRISMA_DIR/migrations)
 	$(RUN) python -m tools.codegen models --prisma-dir $(PRISMA_DIR)
 
-view-models: install ## Reflect DATABASE_URL's views into app/view_tables.py
+view-models: install ## Reflect DATABASE_URL's views into app/view_tables.py (unset: a scratch DB, as models)
 	$(RUN) python -m tools.codegen views --prisma-dir $(PRISMA_DIR)
 
-orm: install ## models + view-models
+orm: install ## models + view-models; no DATABASE_URL: a scratch DB from PRISMA_DIR/migrations on ORM_DATABASE_URL's server, dropped after
 	$(RUN) python -m tools.codegen all --prisma-dir $(PRISMA_DIR)
 
-orm-check: install ## Build a scratch DB from prisma/migrations, regenerate, fail with a diff on drift
+orm-check: install ## Build a scratch DB from PRISMA_DIR/migrations (ORM_DATABASE_URL's server), regenerate, fail with a diff on drift
 	$(RUN) python -m tools.orm_check --prisma-dir $(PRISMA_DIR)
 
 bench: install ## Benchmark against PostgreSQL with wrk; prints a table, writes bench/results.json

@@ -30,7 +30,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from tools.codegen_generator import EXCLUDED_TABLES, PrismaSQLModelGenerator
-from tools.migrate import resolve_database_url, to_conninfo
+from tools.migrate import (
+    MigrationError,
+    migrated_scratch_database,
+    resolve_database_url,
+    to_conninfo,
+)
 from tools.prisma_schema import PrismaSchema, load_schema
 
 Target = Literal["models", "views"]
@@ -190,27 +195,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.codegen",
         description="Reflect the database into app/models.py and/or app/view_tables.py.",
+        epilog="Without a database URL, a scratch database is built from PRISMA_DIR/migrations"
+        " on the server of ORM_DATABASE_URL (else TEST_DATABASE_URL, else"
+        " postgresql://postgres@127.0.0.1:5432/postgres), reflected, then dropped.",
     )
     parser.add_argument("target", choices=["models", "views", "all"])
-    parser.add_argument("--database-url", help="default: $DATABASE_URL or DATABASE_URL in ./.env")
+    parser.add_argument(
+        "--database-url",
+        help="default: $DATABASE_URL or DATABASE_URL in ./.env; none: a scratch database",
+    )
     parser.add_argument("--prisma-dir", default=os.environ.get("PRISMA_DIR", "prisma"))
     parser.add_argument("--out-dir", default="app")
     args = parser.parse_args(argv)
     url = resolve_database_url(args.database_url)
-    if not url:
-        print(
-            "error: no database URL: pass --database-url, or set DATABASE_URL (environment or"
-            " .env) to a PostgreSQL database migrated to the latest Prisma migration",
-            file=sys.stderr,
-        )
-        return 2
     targets: list[Target] = ["models", "views"] if args.target == "all" else [args.target]
+    prisma_dir, out_dir = Path(args.prisma_dir), Path(args.out_dir)
     try:
-        write_outputs(url, targets, prisma_dir=Path(args.prisma_dir), out_dir=Path(args.out_dir))
-    except (psycopg.Error, SQLAlchemyError, ValueError) as exc:
+        if url:
+            write_outputs(url, targets, prisma_dir=prisma_dir, out_dir=out_dir)
+        else:
+            write_outputs_from_migrations(targets, prisma_dir=prisma_dir, out_dir=out_dir)
+    except (MigrationError, psycopg.Error, SQLAlchemyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def write_outputs_from_migrations(
+    targets: list[Target], *, prisma_dir: Path, out_dir: Path
+) -> list[Path]:
+    """``write_outputs`` on a scratch database built from ``prisma_dir/migrations``, then dropped.
+
+    ``make orm`` without ``DATABASE_URL``: the same scratch database ``make orm-check`` uses.
+    Raises ``MigrationError`` when there are no migrations, the server cannot be reached, or
+    a migration fails.
+    """
+    print(f"no DATABASE_URL: building a scratch database from {prisma_dir / 'migrations'}")
+    with migrated_scratch_database(prisma_dir, "orm") as url:
+        return write_outputs(url, targets, prisma_dir=prisma_dir, out_dir=out_dir)
 
 
 if __name__ == "__main__":

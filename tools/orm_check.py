@@ -4,9 +4,10 @@ Usage::
 
     python -m tools.orm_check [--prisma-dir prisma] [--out-dir app]
 
-Builds a scratch database on the server of ``TEST_DATABASE_URL``, else ``DATABASE_URL`` (when
-it is a PostgreSQL URL), else ``postgresql://postgres@127.0.0.1:5432/postgres``; applies
-``<prisma-dir>/migrations`` like ``prisma migrate deploy``; regenerates ``models.py`` and
+Builds a scratch database on the server of ``ORM_DATABASE_URL``, else ``TEST_DATABASE_URL``,
+else ``DATABASE_URL`` (each when it is a PostgreSQL URL), else
+``postgresql://postgres@127.0.0.1:5432/postgres`` (``tools.migrate.scratch_server_url``);
+applies ``<prisma-dir>/migrations`` like ``prisma migrate deploy``; regenerates ``models.py`` and
 ``view_tables.py`` into a temporary folder; compares them byte for byte with the committed
 files in ``--out-dir``. Prints a unified diff and exits 1 on drift, exits 0 with one line
 otherwise. The scratch database is always dropped. ``PRISMA_DIR`` is honoured.
@@ -25,22 +26,7 @@ import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from tools.codegen import FILES, write_outputs
-from tools.migrate import (
-    DEFAULT_SERVER_URL,
-    MigrationError,
-    apply_migrations,
-    create_scratch_database,
-    drop_database,
-    latest_migration_name,
-)
-
-
-def server_url() -> str:
-    for name in ("TEST_DATABASE_URL", "DATABASE_URL"):
-        value = os.environ.get(name, "")
-        if value.split(":", 1)[0].split("+", 1)[0] in ("postgres", "postgresql"):
-            return value
-    return DEFAULT_SERVER_URL
+from tools.migrate import MigrationError, latest_migration_name, migrated_scratch_database
 
 
 def diff_files(committed: Path, generated: Path) -> str:
@@ -61,14 +47,12 @@ def diff_files(committed: Path, generated: Path) -> str:
 def check(prisma_dir: Path, out_dir: Path) -> int:
     migrations_dir = prisma_dir / "migrations"
     latest = latest_migration_name(migrations_dir)
-    scratch = create_scratch_database(server_url(), "orm_check")
-    try:
-        apply_migrations(scratch, migrations_dir)
-        with tempfile.TemporaryDirectory(prefix="orm_check_") as tmp:
-            write_outputs(scratch, ["models", "views"], prisma_dir=prisma_dir, out_dir=Path(tmp))
-            diffs = {name: diff_files(out_dir / name, Path(tmp) / name) for name in FILES.values()}
-    finally:
-        drop_database(scratch)
+    with (
+        migrated_scratch_database(prisma_dir, "orm_check") as scratch,
+        tempfile.TemporaryDirectory(prefix="orm_check_") as tmp,
+    ):
+        write_outputs(scratch, ["models", "views"], prisma_dir=prisma_dir, out_dir=Path(tmp))
+        diffs = {name: diff_files(out_dir / name, Path(tmp) / name) for name in FILES.values()}
     drifted = [out_dir / name for name, text in diffs.items() if text]
     if not drifted:
         print(f"orm-check OK: {out_dir}/ matches {migrations_dir} (latest {latest})")

@@ -1,0 +1,5 @@
+CREATE TABLE "Half" ("id" INTEGER);
+
+ALTER TABLE "NoSuchTable" ADD COLUMN "x" TEXT;
+
+CREATE TABLE "AfterTheError" ("id" INTEGER);

@@ -1,0 +1,1 @@
+CREATE TABLE "Later" ("id" INTEGER);

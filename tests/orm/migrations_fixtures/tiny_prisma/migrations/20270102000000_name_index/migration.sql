@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY "Item_name_idx" ON "Item"("name");
