@@ -374,13 +374,14 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
         if self._is_implicit_many_to_many(prisma_model, fld):
             return self._many_to_many(model, prisma_model, fld, target, models)
         relation = prisma.relation_of(prisma_model, fld)
+        owning = bool(relation.fields)
         owner, owner_prisma, referenced, referenced_prisma = (
             model,
             prisma_model,
             target,
             target_prisma,
         )
-        if not relation.fields:
+        if not owning:
             opposite = prisma.opposite(prisma_model, fld)
             if opposite is None:
                 return None
@@ -395,7 +396,7 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
         ref_columns = self._columns(referenced, referenced_prisma, relation.references)
         if not fk_columns or len(fk_columns) != len(ref_columns):
             return None
-        if owner is model:
+        if owning:
             kind = RelationshipType.MANY_TO_ONE
         else:
             kind = RelationshipType.ONE_TO_MANY if fld.is_list else RelationshipType.ONE_TO_ONE
