@@ -164,19 +164,23 @@ def alias_clashing_imports(code: str) -> str:
         return code
     lines = code.splitlines(keepends=True)
     edits: list[tuple[int, int, int, str]] = []
-    previous: list[str] = ["", ""]
-    for token in tokenize.generate_tokens(io.StringIO(code).readline):
-        if token.type in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
-            continue
+    skipped = (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+    tokens = [
+        t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in skipped
+    ]
+    for i, token in enumerate(tokens):
         name = token.string
-        if token.type == tokenize.NAME and name in clashes:
-            (row, start), (_, end) = token.start, token.end
-            alias = _import_alias(name)
-            if token.line.startswith("from "):
-                edits.append((row, start, end, f"{name} as {alias}"))
-            elif previous[-1] != "class" and previous[-2:] != ["_register_view", "("]:
-                edits.append((row, start, end, alias))
-        previous = [*previous[-1:], name]
+        if token.type != tokenize.NAME or name not in clashes:
+            continue
+        before = [t.string for t in tokens[max(i - 2, 0) : i]]
+        after = tokens[i + 1].string if i + 1 < len(tokens) else ""
+        (row, start), (_, end) = token.start, token.end
+        if token.line.startswith("from "):
+            edits.append((row, start, end, f"{name} as {_import_alias(name)}"))
+        elif before[-1:] == ["."] or after in (":", "="):
+            continue  # an attribute (`Dashboard.Field`, `Field: list[...]`), a keyword
+        elif before[-1:] != ["class"] and before != ["_register_view", "("]:
+            edits.append((row, start, end, _import_alias(name)))
     for row, start, end, replacement in reversed(edits):
         line = lines[row - 1]
         lines[row - 1] = line[:start] + replacement + line[end:]
@@ -518,11 +522,11 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
             column = table.c[fld.db_name]
             if column.primary_key:
                 continue
-            for index in [i for i in table.indexes if column in i.columns]:
+            for index in [i for i in table.indexes if column.name in i.columns]:
                 table.indexes.discard(index)
             for constraint in list(table.constraints):
-                columns = getattr(constraint, "columns", ())
-                if column in columns and not isinstance(constraint, PrimaryKeyConstraint):
+                columns = getattr(constraint, "columns", None)
+                if columns is not None and column.name in columns:
                     table.constraints.discard(constraint)
             for foreign_key in list(column.foreign_keys):
                 table.foreign_keys.discard(foreign_key)
@@ -754,6 +758,8 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
             # citext, tsvector, inet, money, unknown types…: the PostgreSQL type stays (read
             # and written as reflected); SQLite (embedded default) gets a type it can create.
             variant = self._sqlite_variant(column_type)
+            if "(" not in rendered:
+                rendered += "()"  # `CITEXT` -> `CITEXT()`: with_variant needs an instance
             return f'{rendered}.with_variant({variant}, "sqlite")'
         return rendered
 
