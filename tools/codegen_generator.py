@@ -6,10 +6,24 @@ What it changes in sqlacodegen 4.0.4's ``SQLModelGenerator`` (hooks overridden b
   reflected from the connection's default schema only).
 - Enum classes keep the Prisma/PostgreSQL names (``PageStatus``, not ``Pagestatus``) and member
   names, as ``enum.StrEnum``; columns use ``Enum(X, name=..., values_callable=enum_values)``.
-- Class names are Prisma model names (``PageRevision`` for ``@@map("page_revisions")``);
-  relationship attributes are Prisma relation fields (``Page.author``, ``User.pages``,
-  ``Page.tagItems``). Without ``schema.prisma`` they are derived from the foreign key columns
-  only, so they do not shift when an unrelated foreign key appears.
+- Class names are exactly the Prisma model names (``PageRevision`` for
+  ``@@map("page_revisions")``, ``Field`` too: an import a model name takes is aliased,
+  ``from sqlmodel import Field as SQLField``). Every model is a class: one keyed only by
+  ``@@unique``/``@unique`` gets that criterion as its SQLAlchemy primary key; ``@@ignore``
+  models stay bare Tables (others' foreign keys may point at them); ``@ignore`` fields are
+  left out of the Table.
+- Relationships come from ``schema.prisma``, one per Prisma relation field, never from the
+  foreign keys (the database may have none: ``relationMode = "prisma"``). The attribute is
+  the field name (a keyword or clashing name gets a Python spelling, ``from_``, plus
+  ``sa_relationship_kwargs={"info": {"prisma": "from"}}``); ``back_populates`` pairs the
+  two sides; ``X[]`` is a list, ``X``/``X?`` one object (``uselist=False`` on the back side
+  of a one-to-one). Where SQLAlchemy cannot infer the join from one foreign key (none in the
+  database, a self-relation, several relations between two models) it is spelled out as a
+  string ``primaryjoin`` with ``foreign()``/``remote()``; implicit many-to-many use the
+  ``_<Relation>`` table as ``secondary`` (column ``A`` = side A's key, as prisma-engines).
+- Foreign keys closing a cycle get ``use_alter=True`` (no SAWarning from ``sorted_tables``);
+  expression indexes are rendered with ``text(...)``; PostgreSQL types SQLite cannot create
+  (citext, tsvector, …) get a SQLite variant.
 - Portable to SQLite: ARRAY/JSONB get ``.with_variant(JSON(), "sqlite")``; ``'X'::"Type"``
   casts are stripped from server defaults (the PostgreSQL DDL types stay as reflected).
 - JSON is typed ``Any`` with ``none_as_null=True`` (Python ``None`` is SQL ``NULL``).
