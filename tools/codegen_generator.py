@@ -169,7 +169,8 @@ def alias_clashing_imports(code: str) -> str:
     strings (generated code refers to classes only inside strings, in ``class X(`` and in
     ``_register_view(X)``).
     """
-    classes = set(re.findall(r"^class (\w+)\(", code, re.MULTILINE))
+    # Model classes only: enum classes are referred to by bare name, which would be ambiguous.
+    classes = set(re.findall(r"^class (\w+)\(SQLModel\b", code, re.MULTILINE))
     imported: set[str] = set()
     for match in re.finditer(r"^from \S+ import (.+)$", code, re.MULTILINE):
         imported.update(name.strip() for name in match.group(1).split(","))
