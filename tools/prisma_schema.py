@@ -417,7 +417,8 @@ def configured_schema_path(prisma_dir: Path) -> Path | None:
     """The ``schema`` a ``prisma.config.ts`` in ``prisma_dir`` or its parent names, if any.
 
     Only a string literal (or ``path.join`` of literals) is understood, resolved against the
-    config file's folder as Prisma does; a path that does not exist is ignored.
+    config file's folder as Prisma does; a path that does not exist is ignored, and so is a
+    parent's config naming something outside ``prisma_dir`` (PRISMA_DIR is what is read).
     """
     for folder in (prisma_dir, prisma_dir.parent):
         for name in CONFIG_FILES:
@@ -436,8 +437,9 @@ def configured_schema_path(prisma_dir: Path) -> Path | None:
                 parts = _path_parts(match.group("parts"))
                 if parts is None:
                     continue
-            target = config.parent.joinpath(*parts)
-            if target.exists():
+            target = (config.parent.joinpath(*parts)).resolve()
+            inside = folder == prisma_dir or target.is_relative_to(prisma_dir.resolve())
+            if target.exists() and inside:
                 return target
     return None
 

@@ -149,3 +149,13 @@ def test_prisma_config_in_the_parent_may_name_a_file(tmp_path: Path) -> None:
 
 def test_no_schema_file(tmp_path: Path) -> None:
     assert load_schema(tmp_path) is None
+
+
+def test_a_parent_config_naming_another_folder_is_not_followed(tmp_path: Path) -> None:
+    prisma_dir = tmp_path / "prisma"
+    write(prisma_dir / "schema.prisma", MODEL.format(name="Mine"))
+    write(tmp_path / "elsewhere" / "schema.prisma", MODEL.format(name="Theirs"))
+    write(tmp_path / "prisma.config.ts", "export default { schema: 'elsewhere' }\n")
+    schema = load_schema(prisma_dir)
+    assert schema is not None
+    assert set(schema.models) == {"Mine"}
