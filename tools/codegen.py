@@ -159,6 +159,22 @@ def generate(
     return code, len(metadata.tables), enums
 
 
+class SchemaNotFoundError(ValueError):
+    """No Prisma model could be read from the Prisma folder (never a silent fallback)."""
+
+
+def read_prisma_schema(prisma_dir: Path) -> PrismaSchema:
+    """The schema of ``prisma_dir`` (file or folder layout); an error naming it if empty."""
+    prisma = load_schema(prisma_dir)
+    if prisma is None or not prisma.models:
+        found = ", ".join(str(f) for f in prisma.files) if prisma else "no *.prisma file"
+        raise SchemaNotFoundError(
+            f"no Prisma model could be read from {prisma_dir} ({found}): point PRISMA_DIR"
+            " (--prisma-dir) at the folder holding schema.prisma or the schema folder"
+        )
+    return prisma
+
+
 def write_outputs(
     database_url: str,
     targets: list[Target],
@@ -168,9 +184,7 @@ def write_outputs(
     project_root: Path | None = None,
     models_module: str = "app.models",
 ) -> list[Path]:
-    prisma = load_schema(prisma_dir)
-    if prisma is None:
-        print(f"note: no schema.prisma in {prisma_dir}: names from the database only")
+    prisma = read_prisma_schema(prisma_dir)
     engine = make_engine(database_url)
     written: list[Path] = []
     try:

@@ -1,9 +1,11 @@
 """A small parser of ``schema.prisma``: what the model generator needs, nothing more.
 
 It reads ``model``/``view``/``enum`` blocks: field names and types, ``@map``/``@@map``,
-``@id``/``@@id``, ``@unique``, ``@default(...)``, ``@updatedAt``, ``@relation(...)`` and enum
-values (with their ``@map``). ``generator``/``datasource``/``type`` blocks are skipped.
-It is not a validator: the monorepo's ``prisma validate`` is.
+``@id``/``@@id``, ``@unique``/``@@unique``, ``@default(...)``, ``@updatedAt``, ``@relation(...)``,
+``@ignore``/``@@ignore`` and enum values (with their ``@map``); of the ``datasource`` only
+``relationMode``. ``generator``/``type`` blocks are skipped. ``load_schema`` finds the files as
+the Prisma CLI does (one ``schema.prisma``, or a schema folder, or what ``prisma.config.ts``
+names). It is not a validator: the monorepo's ``prisma validate`` is.
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ class PrismaField:
         return self.attribute("updatedAt") is not None
 
     @property
+    def ignored(self) -> bool:
+        return self.attribute("ignore") is not None
+
+    @property
     def default(self) -> str | None:
         """The raw expression inside ``@default(...)`` (first positional argument)."""
         attr = self.attribute("default")
@@ -118,21 +124,30 @@ class PrismaModel:
     def field_by_column(self, column: str) -> PrismaField | None:
         return next((f for f in self.fields if f.db_name == column), None)
 
+    @property
+    def ignored(self) -> bool:
+        """``@@ignore``: Prisma Client has no such model."""
+        return any(a.name == "ignore" for a in self.attributes)
+
     def id_fields(self) -> list[str]:
-        """Field names of ``@id`` / ``@@id``, else of the first ``@unique`` / ``@@unique``."""
+        """Field names of ``@id`` / ``@@id``, else of the first unique criterion.
+
+        A unique criterion (``@unique`` / ``@@unique``) of required fields only is preferred:
+        it is the one Prisma accepts as the key of a model without ``@id``.
+        """
         for f in self.fields:
             if f.is_id:
                 return [f.name]
         for attr in self.attributes:
             if attr.name == "id":
                 return _field_list(attr)
-        for f in self.fields:
-            if f.is_unique:
-                return [f.name]
-        for attr in self.attributes:
-            if attr.name == "unique":
-                return _field_list(attr)
-        return []
+        criteria = [[f.name] for f in self.fields if f.is_unique]
+        criteria += [_field_list(a) for a in self.attributes if a.name == "unique"]
+        for names in criteria:
+            fields = [self.field_by_name(n) for n in names]
+            if names and all(f is not None and not f.optional for f in fields):
+                return names
+        return criteria[0] if criteria else []
 
 
 @dataclass
@@ -150,6 +165,9 @@ class PrismaEnum:
 class PrismaSchema:
     models: dict[str, PrismaModel] = field(default_factory=dict[str, PrismaModel])
     enums: dict[str, PrismaEnum] = field(default_factory=dict[str, PrismaEnum])
+    # `relationMode` of the datasource: "prisma" means no foreign keys in the database.
+    relation_mode: str = "foreignKeys"
+    files: list[Path] = field(default_factory=list[Path])
 
     def model_for_table(self, table: str) -> PrismaModel | None:
         return next((m for m in self.models.values() if m.db_name == table), None)
@@ -177,7 +195,33 @@ class PrismaSchema:
         return Relation(name, fields, references)
 
     def relation_fields(self, model: PrismaModel) -> list[PrismaField]:
-        return [f for f in model.fields if f.type in self.models]
+        """Relation fields of ``model`` that Prisma Client has (``@ignore`` ones left out)."""
+        return [
+            f
+            for f in model.fields
+            if f.type in self.models and not f.ignored and not self.models[f.type].ignored
+        ]
+
+    def opposite(self, model: PrismaModel, fld: PrismaField) -> PrismaField | None:
+        """The other side of the relation of ``fld`` (same relation name, on the target)."""
+        name = self.relation_of(model, fld).name
+        target = self.models.get(fld.type)
+        if target is None:
+            return None
+        for other in self.relation_fields(target):
+            if other is fld or other.type != model.name:
+                continue
+            if self.relation_of(target, other).name == name:
+                return other
+        return None
+
+    def is_side_a(self, model: PrismaModel, fld: PrismaField) -> bool:
+        """Side A of an implicit many-to-many: the model named first (self-relation: the
+        field named first); its own key is the join table's column ``A``."""
+        if model.name != fld.type:
+            return model.name < fld.type
+        other = self.opposite(model, fld)
+        return other is None or fld.name <= other.name
 
 
 def string_value(text: str) -> str | None:
@@ -312,7 +356,18 @@ def parse_schema(text: str) -> PrismaSchema:
             schema.models[name] = _parse_model(name, kind, body)
         elif kind == "enum":
             schema.enums[name] = _parse_enum(name, body)
+        elif kind == "datasource":
+            schema.relation_mode = _setting(body, "relationMode") or schema.relation_mode
     return schema
+
+
+def _setting(body: list[str], key: str) -> str | None:
+    """The string value of ``key = "value"`` in a ``datasource``/``generator`` block."""
+    for line in body:
+        name, sep, value = line.partition("=")
+        if sep and name.strip() == key:
+            return string_value(value.strip())
+    return None
 
 
 def _parse_model(name: str, kind: str, body: list[str]) -> PrismaModel:
@@ -348,14 +403,87 @@ def _parse_enum(name: str, body: list[str]) -> PrismaEnum:
     return enum
 
 
-def load_schema(prisma_dir: Path) -> PrismaSchema | None:
-    """Parse ``<prisma_dir>/schema.prisma`` (or every ``*.prisma`` of a ``schema/`` folder)."""
-    single = prisma_dir / "schema.prisma"
-    if single.is_file():
-        return parse_schema(single.read_text(encoding="utf-8"))
-    folder = prisma_dir / "schema"
-    if folder.is_dir():
-        files = sorted(folder.rglob("*.prisma"))
-        if files:
-            return parse_schema("\n".join(f.read_text(encoding="utf-8") for f in files))
+CONFIG_FILES = (
+    *(f"prisma.config.{ext}" for ext in ("ts", "mts", "cts", "js", "mjs", "cjs")),
+    ".config/prisma.ts",
+)
+_CONFIG_SCHEMA = re.compile(
+    r"""\bschema\s*:\s*(?:(["'`])(?P<literal>[^"'`]+)\1|path\.(?:join|resolve)\((?P<parts>[^)]*)\))"""
+)
+_JS_STRING = re.compile(r"""^\s*(["'`])([^"'`]*)\1\s*$""")
+
+
+def configured_schema_path(prisma_dir: Path) -> Path | None:
+    """The ``schema`` a ``prisma.config.ts`` in ``prisma_dir`` or its parent names, if any.
+
+    Only a string literal (or ``path.join`` of literals) is understood, resolved against the
+    config file's folder as Prisma does; a path that does not exist is ignored, and so is a
+    parent's config naming something outside ``prisma_dir`` (PRISMA_DIR is what is read).
+    """
+    for folder in (prisma_dir, prisma_dir.parent):
+        for name in CONFIG_FILES:
+            config = folder / name
+            if not config.is_file():
+                continue
+            text = "\n".join(
+                _strip_comment(line) for line in config.read_text(encoding="utf-8").splitlines()
+            )
+            match = _CONFIG_SCHEMA.search(text)
+            if match is None:
+                continue
+            if match.group("literal") is not None:
+                parts = [match.group("literal")]
+            else:
+                parts = _path_parts(match.group("parts"))
+                if parts is None:
+                    continue
+            target = (config.parent.joinpath(*parts)).resolve()
+            inside = folder == prisma_dir or target.is_relative_to(prisma_dir.resolve())
+            if target.exists() and inside:
+                return target
     return None
+
+
+def _path_parts(arguments: str) -> list[str] | None:
+    """``'prisma', "schema"`` -> [prisma, schema]; ``__dirname`` is the config's folder."""
+    parts: list[str] = []
+    for argument in arguments.split(","):
+        if argument.strip() in ("__dirname", "import.meta.dirname"):
+            continue
+        literal = _JS_STRING.match(argument)
+        if literal is None:
+            return None
+        parts.append(literal.group(2))
+    return parts
+
+
+def schema_files(prisma_dir: Path) -> list[Path]:
+    """The ``*.prisma`` files Prisma reads for ``prisma_dir``, in a stable order.
+
+    ``prisma.config.ts``'s ``schema`` when it names one (a file, or a folder); else every
+    ``*.prisma`` under ``prisma_dir`` recursively (``schema.prisma``, ``schema/``,
+    ``models/``… the layouts Prisma 6 and 7 accept), ``migrations/`` excepted.
+    """
+    target = configured_schema_path(prisma_dir) or prisma_dir
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        return []
+    return sorted(
+        (
+            path
+            for path in target.rglob("*.prisma")
+            if path.is_file() and "migrations" not in path.relative_to(target).parts[:-1]
+        ),
+        key=lambda path: path.relative_to(target).as_posix(),
+    )
+
+
+def load_schema(prisma_dir: Path) -> PrismaSchema | None:
+    """Parse the schema files of ``prisma_dir`` as one schema; None when there are none."""
+    files = schema_files(prisma_dir)
+    if not files:
+        return None
+    schema = parse_schema("\n".join(f.read_text(encoding="utf-8") for f in files))
+    schema.files = files
+    return schema

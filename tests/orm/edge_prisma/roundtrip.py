@@ -4,17 +4,27 @@ sys.path: import the generated modules, create the tables on SQLite, round-trip 
 from __future__ import annotations
 
 import re
+import warnings
 from decimal import Decimal
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, col, select
 
-from app.models import Account, Color, Profile, Transfer  # pyright: ignore[reportAttributeAccessIssue]
-from app.view_tables import AccountColors  # pyright: ignore[reportAttributeAccessIssue]
+# The Team <-> Member foreign-key cycle must not make SQLAlchemy warn (sorted_tables).
+warnings.simplefilter("error", SAWarning)
+
+from app.models import Account, Color, Member, Profile, Team, Transfer  # noqa: E402  # pyright: ignore[reportAttributeAccessIssue]
+from app.view_tables import AccountColors  # noqa: E402  # pyright: ignore[reportAttributeAccessIssue]
 
 configure_mappers()
 assert "AccountColors" not in SQLModel.metadata.tables
+assert [t.name for t in SQLModel.metadata.sorted_tables].index("Team") >= 0
+assert inspect(Member).relationships["owns"].uselist is False  # back side of a one-to-one
+assert inspect(Team).relationships["owner"].uselist is False
+assert inspect(Account).relationships["children"].uselist is True
+assert inspect(Transfer).relationships["from_"].info == {"prisma": "from"}
 engine = create_engine("sqlite://")
 SQLModel.metadata.create_all(engine)
 
@@ -24,8 +34,13 @@ with Session(engine) as session:
     Profile(account=root, accountId=root.id, bio="hi")
     Transfer(from_=root, to=child, fromId=root.id, toId=child.id, amount=Decimal("1.50"))
     session.add_all([root, child])
+    team = Team()
+    lead = Member(team=team, score=0.5, avatar=b"\xff")
+    session.add(team)
     session.commit()
-    root_id, child_id = root.id, child.id
+    team.owner = lead  # a second flush: the rows depend on each other
+    session.commit()
+    root_id, child_id, lead_id = root.id, child.id, lead.id
 
 with Session(engine) as session:
     got = session.exec(select(Account).where(col(Account.id) == root_id)).one()
@@ -43,4 +58,8 @@ with Session(engine) as session:
     assert got.received == []
     assert got.text_ is None
     assert AccountColors.__name__ == "AccountColors"
+    lead = session.get_one(Member, lead_id)
+    assert lead.owns is not None
+    assert lead.owns.owner is lead
+    assert (lead.score, lead.avatar) == (0.5, b"\xff")
 print("edge ok")
