@@ -1,73 +1,247 @@
-"""Demo rows for the embedded database, so /docs shows real data."""
+"""Demo rows for the embedded database, derived from the generated models, so /docs shows data.
+
+A few rows per table of any schema: parents before children (foreign keys point at rows
+already added; a nullable foreign key the order cannot satisfy, as in a cycle, stays NULL), a
+value of each column's type, distinct where a value may have to be unique, and the models'
+client-side defaults (`cuid()`, `@updatedAt`…) applied as on any write. A table that cannot be
+filled is skipped with one log line.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, time, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from loguru import logger
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    Interval,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    RowMapping,
+    String,
+    Table,
+    Time,
+    UniqueConstraint,
+    Uuid,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import Computed, Identity
+from sqlalchemy.types import TypeEngine
 
-from app.models import Page, PageRevision, PageStatus, Role, Tag, User
+from app.models import SQLModel
 from app.prisma_defaults import utcnow
 
-_PAGES = (
-    ("Welcome to app-api", "welcome", PageStatus.PUBLISHED, ["intro", "docs"]),
-    ("Calling app-api from Next.js", "calling-from-nextjs", PageStatus.PUBLISHED, ["nextjs"]),
-    ("Keyset pagination explained", "keyset-pagination", PageStatus.REVIEW, ["api"]),
-    ("ETags and If-Match", "etags-and-if-match", PageStatus.DRAFT, ["api", "http"]),
-    ("Regenerating the models", "regenerating-models", PageStatus.SCHEDULED, ["prisma"]),
-)
+ROWS_PER_TABLE = 3
+
+_LOG = "embedded database: "
 
 
-async def seed(session: AsyncSession) -> int:
-    """Add users, tags, pages (tagged) and revisions to an empty database; return the rows added."""
-    if (await session.scalar(select(func.count()).select_from(Page))) or 0:
+async def seed(session: AsyncSession, metadata: MetaData = SQLModel.metadata) -> int:
+    """Add a few rows to every table of an empty database; return how many were added."""
+    tables = sorted(
+        (table for table in metadata.tables.values() if not table.info.get("is_view")),
+        key=lambda table: table.name,
+    )
+    if await _has_rows(session, tables):
         return 0
-    author = User(email="ada@example.com", name="Ada", role=Role.EDITOR)
-    session.add_all([author, User(email="grace@example.com", name="Grace", role=Role.USER)])
-    await session.flush()
-    names = sorted({tag for *_, tags in _PAGES for tag in tags})
-    # Tags outlive their pages: reuse those left from an earlier seed.
-    existing = await session.scalars(select(Tag).where(Tag.name.in_(names)))  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
-    tags_by_name = {tag.name: tag for tag in existing}
-    new_tags = [Tag(name=name) for name in names if name not in tags_by_name]
-    tags_by_name |= {tag.name: tag for tag in new_tags}
-    session.add_all(new_tags)
-    now = utcnow()
-    pages: list[Page] = []
-    for index, (title, slug, status, tags) in enumerate(_PAGES):
-        created = now - timedelta(days=len(_PAGES) - index)
-        published = status is PageStatus.PUBLISHED
-        pages.append(
-            Page(
-                title=title,
-                slug=slug,
-                summary=f"A demo page: {title.lower()}.",
-                body=f"# {title}\n\nThis row was added by the embedded SQLite default.",
-                status=status,
-                published=published,
-                tags=tags,
-                views=10 * index,
-                metadata_={"demo": True},
-                createdAt=created,
-                publishedAt=created if published else None,
-                authorId=author.id,
-                tagItems=[tags_by_name[name] for name in tags],
-            )
-        )
-    session.add_all(pages)
-    await session.flush()
-    revisions = [
-        PageRevision(
-            page_id=pages[0].id,
-            revision=number,
-            price=Decimal(price),
-            byte_size=size,
-            effective_on=(now - timedelta(days=30 * (3 - number))).date(),
-        )
-        for number, price, size in ((1, "9.99", 1_024), (2, "12.50", 9_007_199_254_740_993))
-    ]
-    session.add_all(revisions)
-    await session.flush()
-    return 2 + len(new_tags) + len(pages) + len(revisions)
+    seeded: dict[str, Sequence[RowMapping]] = {}
+    added = 0
+    for table in fill_order(tables):
+        rows = _rows(table, seeded)
+        if isinstance(rows, str):
+            logger.info(_LOG + "no demo rows for {} ({})", table.name, rows)
+            continue
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(table), rows)
+                stored = await session.execute(select(table).order_by(*table.primary_key))
+                seeded[table.name] = stored.mappings().all()
+        except SQLAlchemyError as exc:
+            logger.info(_LOG + "no demo rows for {} ({})", table.name, _first_line(exc))
+            continue
+        added += len(rows)
+    return added
+
+
+async def _has_rows(session: AsyncSession, tables: list[Table]) -> bool:
+    """Whether any table holds a row: demo rows go only into a database that has none."""
+    for table in tables:
+        try:
+            async with session.begin_nested():
+                found = await session.scalar(select(literal(1)).select_from(table).limit(1))
+        except SQLAlchemyError:
+            continue  # a table SQLite could not create holds nothing
+        if found is not None:
+            return True
+    return False
+
+
+def fill_order(tables: list[Table]) -> list[Table]:
+    """Parents before children; inside a cycle, first a table whose pending keys are nullable."""
+    pending = {table.name: table for table in tables}
+    order: list[Table] = []
+    while pending:
+        ready = [t for t in pending.values() if not _waits(t, pending, nullable_too=True)]
+        if not ready:
+            # A cycle: one table goes first, its nullable keys into the cycle left NULL.
+            relaxed = [t for t in pending.values() if not _waits(t, pending, nullable_too=False)]
+            ready = (relaxed or list(pending.values()))[:1]
+        for table in ready:
+            order.append(table)
+            del pending[table.name]
+    return order
+
+
+def _waits(table: Table, pending: dict[str, Table], *, nullable_too: bool) -> bool:
+    for constraint in table.foreign_key_constraints:
+        parent = constraint.referred_table.name
+        if parent == table.name or parent not in pending:
+            continue
+        if nullable_too or not all(column.nullable for column in constraint.columns):
+            return True
+    return False
+
+
+def _rows(table: Table, seeded: dict[str, Sequence[RowMapping]]) -> list[dict[str, Any]] | str:
+    """The demo rows of one table, or why it cannot have any."""
+    rows: list[dict[str, Any]] = [{} for _ in range(ROWS_PER_TABLE)]
+    for constraint in sorted(table.foreign_key_constraints, key=lambda c: str(c.name)):
+        problem = _point(constraint, rows, seeded.get(constraint.referred_table.name))
+        if problem:
+            return problem
+    for column in table.columns:
+        if column.key in rows[0] or _generated(table, column):
+            continue
+        for index, row in enumerate(rows):
+            value = demo_value(column.type, column.name, index, unique=_unique(table, column))
+            if value is None and not column.nullable:
+                if column.server_default is not None:
+                    break  # the database's default applies
+                return f"no demo value for column {column.name} of type {column.type!r}"
+            row[column.key] = value
+    return rows
+
+
+def _point(
+    constraint: ForeignKeyConstraint,
+    rows: list[dict[str, Any]],
+    parents: Sequence[RowMapping] | None,
+) -> str | None:
+    """Set one foreign key in every row: a parent row each, or NULL when there is none."""
+    columns = list(constraint.columns)
+    if parents and constraint.referred_table is not constraint.table:
+        for index, row in enumerate(rows):
+            parent = parents[index % len(parents)]
+            for element in constraint.elements:
+                row[element.parent.key] = parent[element.column]
+        return None
+    if all(column.nullable for column in columns):
+        for row in rows:
+            row.update({column.key: None for column in columns})
+        return None
+    return f"its foreign key {constraint.name} needs rows of {constraint.referred_table.name}"
+
+
+def _generated(table: Table, column: Column[Any]) -> bool:
+    """Columns whose value comes from elsewhere: the models' defaults, the database."""
+    if column.default is not None or table.autoincrement_column is column:
+        return True
+    return isinstance(column.server_default, Computed | Identity)
+
+
+def _unique(table: Table, column: Column[Any]) -> bool:
+    keys = [set(index.columns) for index in table.indexes if index.unique]
+    keys += [set(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)]
+    keys.append(set(table.primary_key.columns))
+    return any(key == {column} for key in keys)
+
+
+def demo_value(type_: TypeEngine[Any], name: str, index: int, *, unique: bool = False) -> Any:
+    """A value of this column type for demo row `index` (0-based), distinct per row where a
+    type allows it; None for a type it does not know."""
+    number = index + 1
+    if isinstance(type_, Enum):
+        members: list[Any] = list(type_.enum_class) if type_.enum_class else list(type_.enums)
+        return members[index % len(members) if unique else 0] if members else None
+    if isinstance(type_, Boolean):
+        return index % 2 == 0
+    if isinstance(type_, ARRAY):
+        item = cast("TypeEngine[Any]", type_.item_type)  # pyright: ignore[reportUnknownMemberType]
+        return [demo_value(item, name, index)]
+    if isinstance(type_, JSON):
+        return {"demo": number}
+    if isinstance(type_, LargeBinary):
+        return f"demo {number}".encode()
+    if isinstance(type_, Uuid):
+        value = uuid.uuid4()
+        return value if type_.as_uuid else str(value)
+    if isinstance(type_, DateTime):
+        moment = utcnow() - timedelta(days=index)
+        return moment.replace(tzinfo=UTC) if type_.timezone else moment
+    if isinstance(type_, Date):
+        return utcnow().date() - timedelta(days=index)
+    if isinstance(type_, Time):
+        return time(12, index % 60)
+    if isinstance(type_, Interval):
+        return timedelta(hours=number)
+    if isinstance(type_, Float):
+        return number + 0.5
+    if isinstance(type_, Numeric):
+        return _decimal(type_, number)
+    if isinstance(type_, Integer):
+        return number
+    if isinstance(type_, String):
+        return _text(name, number, type_.length)
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        return None
+    return _text(name, number, None) if python_type is str else None
+
+
+def _decimal(type_: Numeric[Any], number: int) -> Decimal:
+    """`1.01`, `2.02`… within the column's precision and scale (`0.01` when it has no digits
+    before the point)."""
+    scale = type_.scale or 0
+    whole = number if type_.precision is None or type_.precision > scale else 0
+    if not scale:
+        return Decimal(whole)
+    return Decimal(f"{whole}.{str(number).rjust(scale, '0')[-scale:]}")
+
+
+def _text(name: str, number: int, length: int | None) -> str:
+    lowered = name.lower()
+    if "email" in lowered:
+        value = f"demo{number}@example.com"
+    elif lowered.endswith("url"):
+        value = f"https://example.com/demo/{number}"
+    else:
+        value = f"{name} {number}"
+    if length is not None and len(value) > length:
+        suffix = str(number)
+        value = value[: max(length - len(suffix), 0)] + suffix
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
