@@ -83,12 +83,14 @@ def _missing_name(exc: ImportError) -> str:
 
 
 def _where(traceback: TracebackType | None) -> str:
-    """`app/resources.py:12`: the innermost project file of the traceback (the import line)."""
+    """`app/resources.py:12`: the line of the declarations that failed (the innermost module
+    body of the project in the traceback: the import, or the declaration that raised)."""
     location = "app/resources.py"
     root = Path.cwd()
     while traceback is not None:
-        path = Path(traceback.tb_frame.f_code.co_filename)
-        if path.is_relative_to(root) and ".venv" not in path.parts:
+        code = traceback.tb_frame.f_code
+        path = Path(code.co_filename)
+        if code.co_name == "<module>" and path.is_relative_to(root) and ".venv" not in path.parts:
             location = f"{path.relative_to(root)}:{traceback.tb_lineno}"
         traceback = traceback.tb_next
     return location

@@ -46,7 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import Computed, Identity
 from sqlalchemy.types import TypeEngine
 
-from app.models import SQLModel
+# The generated module: its tables (any schema's) are on its SQLModel.metadata.
+from app import models
 from app.prisma_defaults import utcnow
 
 ROWS_PER_TABLE = 3
@@ -54,7 +55,7 @@ ROWS_PER_TABLE = 3
 _LOG = "embedded database: "
 
 
-async def seed(session: AsyncSession, metadata: MetaData = SQLModel.metadata) -> int:
+async def seed(session: AsyncSession, metadata: MetaData = models.SQLModel.metadata) -> int:
     """Add a few rows to every table of an empty database; return how many were added."""
     tables = sorted(
         (table for table in metadata.tables.values() if not table.info.get("is_view")),

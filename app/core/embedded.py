@@ -29,8 +29,8 @@ from sqlalchemy.schema import Computed, CreateIndex, CreateTable, Identity
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.types import TypeEngine
 
-# The generated module: importing it registers its tables on SQLModel.metadata.
-from app.models import SQLModel
+# The generated module: its tables (any schema's) are on its SQLModel.metadata.
+from app import models
 
 _LOG = "embedded database: "
 
@@ -43,7 +43,7 @@ def _tables(metadata: MetaData) -> list[Table]:
     return sorted((t for t in tables if not t.info.get("is_view")), key=lambda t: t.name)
 
 
-def create_tables(connection: Connection, metadata: MetaData = SQLModel.metadata) -> int:
+def create_tables(connection: Connection, metadata: MetaData = models.SQLModel.metadata) -> int:
     """Create the missing tables on SQLite; return how many were created.
 
     Each table is created from an SQLite copy of the generated one: what SQLite cannot express
