@@ -10,7 +10,8 @@ filled is skipped with one log line.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -25,7 +26,6 @@ from sqlalchemy import (
     DateTime,
     Enum,
     Float,
-    ForeignKeyConstraint,
     Integer,
     Interval,
     LargeBinary,
@@ -43,8 +43,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import MANYTOONE, Mapper
 from sqlalchemy.schema import Computed, Identity
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
+from sqlmodel.main import default_registry
 
 # The generated module: its tables (any schema's) are on its SQLModel.metadata.
 from app import models
@@ -55,18 +58,40 @@ ROWS_PER_TABLE = 3
 _LOG = "embedded database: "
 
 
-async def seed(session: AsyncSession, metadata: MetaData = models.SQLModel.metadata) -> int:
-    """Add a few rows to every table of an empty database; return how many were added."""
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key of the database, or a relation Prisma keeps without one
+    (`relationMode = "prisma"`): (child column, parent column) pairs."""
+
+    name: str
+    parent: Table
+    pairs: tuple[tuple[ColumnElement[Any], ColumnElement[Any]], ...]
+
+    @property
+    def nullable(self) -> bool:
+        return all(getattr(child, "nullable", True) for child, _ in self.pairs)
+
+
+async def seed(
+    session: AsyncSession,
+    metadata: MetaData = models.SQLModel.metadata,
+    mappers: Iterable[Mapper[Any]] | None = None,
+) -> int:
+    """Add a few rows to every table of an empty database; return how many were added.
+
+    `mappers` (the generated models' by default) add the relations that have no foreign key.
+    """
     tables = sorted(
         (table for table in metadata.tables.values() if not table.info.get("is_view")),
         key=lambda table: table.name,
     )
     if await _has_rows(session, tables):
         return 0
+    keys = foreign_keys(tables, default_registry.mappers if mappers is None else mappers)
     seeded: dict[str, Sequence[RowMapping]] = {}
     added = 0
-    for table in fill_order(tables):
-        rows = _rows(table, seeded)
+    for table in fill_order(tables, keys):
+        rows = _rows(table, keys[table.name], seeded)
         if isinstance(rows, str):
             logger.info(_LOG + "no demo rows for {} ({})", table.name, rows)
             continue
@@ -95,15 +120,53 @@ async def _has_rows(session: AsyncSession, tables: list[Table]) -> bool:
     return False
 
 
-def fill_order(tables: list[Table]) -> list[Table]:
+def foreign_keys(
+    tables: list[Table], mappers: Iterable[Mapper[Any]]
+) -> dict[str, list[ForeignKey]]:
+    """Each table's foreign keys: its constraints, then the many-to-one relations of its model
+    that no constraint backs (Prisma keeps those itself)."""
+    keys: dict[str, list[ForeignKey]] = {table.name: [] for table in tables}
+    for table in tables:
+        for constraint in sorted(table.foreign_key_constraints, key=lambda c: str(c.name)):
+            pairs = tuple((element.parent, element.column) for element in constraint.elements)
+            keys[table.name].append(
+                ForeignKey(str(constraint.name), constraint.referred_table, pairs)
+            )
+    by_table = {table: table.name for table in tables}
+    for mapper in mappers:
+        name = by_table.get(mapper.local_table)  # pyright: ignore[reportArgumentType]
+        if name is None:
+            continue
+        try:
+            relations = sorted(mapper.relationships, key=lambda relation: relation.key)
+        except SQLAlchemyError:
+            continue  # models that do not configure: their constraints are all there is
+        for relation in relations:
+            pairs = tuple(relation.local_remote_pairs or ())
+            if relation.direction is not MANYTOONE or relation.secondary is not None or not pairs:
+                continue
+            children = {child for child, _ in pairs}
+            parent: object = getattr(pairs[0][1], "table", None)
+            if not isinstance(parent, Table) or any(
+                {child for child, _ in key.pairs} == children for key in keys[name]
+            ):
+                continue
+            label = f"{mapper.class_.__name__}.{relation.key}"
+            keys[name].append(ForeignKey(label, cast("Table", parent), pairs))
+    return keys
+
+
+def fill_order(tables: list[Table], keys: dict[str, list[ForeignKey]]) -> list[Table]:
     """Parents before children; inside a cycle, first a table whose pending keys are nullable."""
     pending = {table.name: table for table in tables}
     order: list[Table] = []
     while pending:
-        ready = [t for t in pending.values() if not _waits(t, pending, nullable_too=True)]
+        ready = [t for t in pending.values() if not _waits(keys[t.name], t, pending, strict=True)]
         if not ready:
             # A cycle: one table goes first, its nullable keys into the cycle left NULL.
-            relaxed = [t for t in pending.values() if not _waits(t, pending, nullable_too=False)]
+            relaxed = [
+                t for t in pending.values() if not _waits(keys[t.name], t, pending, strict=False)
+            ]
             ready = (relaxed or list(pending.values()))[:1]
         for table in ready:
             order.append(table)
@@ -111,21 +174,24 @@ def fill_order(tables: list[Table]) -> list[Table]:
     return order
 
 
-def _waits(table: Table, pending: dict[str, Table], *, nullable_too: bool) -> bool:
-    for constraint in table.foreign_key_constraints:
-        parent = constraint.referred_table.name
-        if parent == table.name or parent not in pending:
+def _waits(
+    keys: list[ForeignKey], table: Table, pending: dict[str, Table], *, strict: bool
+) -> bool:
+    for key in keys:
+        if key.parent is table or key.parent.name not in pending:
             continue
-        if nullable_too or not all(column.nullable for column in constraint.columns):
+        if strict or not key.nullable:
             return True
     return False
 
 
-def _rows(table: Table, seeded: dict[str, Sequence[RowMapping]]) -> list[dict[str, Any]] | str:
+def _rows(
+    table: Table, keys: list[ForeignKey], seeded: dict[str, Sequence[RowMapping]]
+) -> list[dict[str, Any]] | str:
     """The demo rows of one table, or why it cannot have any."""
     rows: list[dict[str, Any]] = [{} for _ in range(ROWS_PER_TABLE)]
-    for constraint in sorted(table.foreign_key_constraints, key=lambda c: str(c.name)):
-        problem = _point(constraint, rows, seeded.get(constraint.referred_table.name))
+    for key in keys:
+        problem = _point(table, key, rows, seeded.get(key.parent.name))
         if problem:
             return problem
     for column in table.columns:
@@ -142,23 +208,24 @@ def _rows(table: Table, seeded: dict[str, Sequence[RowMapping]]) -> list[dict[st
 
 
 def _point(
-    constraint: ForeignKeyConstraint,
+    table: Table,
+    key: ForeignKey,
     rows: list[dict[str, Any]],
     parents: Sequence[RowMapping] | None,
 ) -> str | None:
     """Set one foreign key in every row: a parent row each, or NULL when there is none."""
-    columns = list(constraint.columns)
-    if parents and constraint.referred_table is not constraint.table:
+    if parents and key.parent is not table:
         for index, row in enumerate(rows):
             parent = parents[index % len(parents)]
-            for element in constraint.elements:
-                row[element.parent.key] = parent[element.column]
+            for child, column in key.pairs:
+                row.setdefault(str(child.key), parent[column])
         return None
-    if all(column.nullable for column in columns):
+    if key.nullable:
         for row in rows:
-            row.update({column.key: None for column in columns})
+            for child, _ in key.pairs:
+                row.setdefault(str(child.key), None)
         return None
-    return f"its foreign key {constraint.name} needs rows of {constraint.referred_table.name}"
+    return f"its foreign key {key.name} needs rows of {key.parent.name}"
 
 
 def _generated(table: Table, column: Column[Any]) -> bool:

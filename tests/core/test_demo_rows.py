@@ -36,8 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, CITEXT, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import Mapper, registry, relationship
 
-from app.core.demo import ROWS_PER_TABLE, fill_order, seed
+from app.core.demo import ROWS_PER_TABLE, fill_order, foreign_keys, seed
 from app.core.embedded import create_tables
 from app.prisma_defaults import cuid
 
@@ -145,9 +146,11 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, MetaData]]:
         await engine.dispose()
 
 
-async def seed_once(engine: AsyncEngine, metadata: MetaData) -> int:
+async def seed_once(
+    engine: AsyncEngine, metadata: MetaData, mappers: list[Mapper[Any]] | None = None
+) -> int:
     async with AsyncSession(engine) as session, session.begin():
-        return await seed(session, metadata)
+        return await seed(session, metadata, mappers or [])
 
 
 async def rows(engine: AsyncEngine, table: str) -> list[dict[str, Any]]:
@@ -158,7 +161,7 @@ async def rows(engine: AsyncEngine, table: str) -> list[dict[str, Any]]:
 
 def test_fill_order_puts_parents_first_and_breaks_cycles_at_a_nullable_key() -> None:
     tables = [t for t in fixture_metadata().tables.values() if not t.info.get("is_view")]
-    names = [table.name for table in fill_order(tables)]
+    names = [table.name for table in fill_order(tables, foreign_keys(tables, []))]
     assert names.index("Org") < names.index("User") < names.index("Membership")
     assert sorted(names) == sorted(["Org", "User", "Membership", "Egg", "Hen"])
 
@@ -200,3 +203,46 @@ async def test_a_database_with_rows_gets_no_demo_rows(
     assert await seed_once(engine, metadata) > 0
     assert await seed_once(engine, metadata) == 0
     assert len(await rows(engine, "User")) == ROWS_PER_TABLE
+
+
+async def test_relations_without_foreign_keys_point_at_rows(tmp_path: Path) -> None:
+    """`relationMode = "prisma"`: no constraint in the database, the relation on the model."""
+    metadata = MetaData()
+    site = Table("Site", metadata, Column("id", Uuid, primary_key=True, default=uuid.uuid4))
+    visit = Table(
+        "Visit",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("siteId", Uuid, nullable=False),
+        Index("Visit_siteId_idx", "siteId"),
+    )
+
+    class Site:
+        pass
+
+    class Visit:
+        pass
+
+    models = registry()
+    models.map_imperatively(Site, site)
+    models.map_imperatively(
+        Visit,
+        visit,
+        properties={
+            "site": relationship(
+                Site,
+                primaryjoin=visit.c.siteId == site.c.id,
+                foreign_keys=[visit.c.siteId],
+            )
+        },
+    )
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'prisma-mode.sqlite3'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(create_tables, metadata)
+        assert await seed_once(engine, metadata, list(models.mappers)) == 2 * ROWS_PER_TABLE
+        sites = {row["id"] for row in await rows(engine, "Site")}
+        assert {row["siteId"] for row in await rows(engine, "Visit")} == sites
+    finally:
+        await engine.dispose()
+        models.dispose()
