@@ -33,8 +33,8 @@ help: ## List the targets with one line each
 
 install: .venv/.synced ## Install uv if missing, then the locked dependencies (uv sync)
 
-run: install ## Serve with reload on HOST:PORT (default 127.0.0.1:8000; SQLite when DATABASE_URL is unset)
-	$(RUN) uvicorn app.main:app --reload --host $(HOST) --port $(PORT)
+run: install ## Serve with reload on HOST:PORT (default 127.0.0.1:8000; SQLite when DATABASE_URL is unset); a failed start exits 1 with its reason
+	$(RUN) python -m app.serve app.main:app --reload --host $(HOST) --port $(PORT)
 
 check: install ## pyright (strict on app/) → ruff fix → ruff lint → ruff format check (no fixing in CI)
 	$(RUN) pyright

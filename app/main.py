@@ -20,12 +20,12 @@ from app.api.hot import HotPath
 from app.api.main import api_routers
 from app.core.config import Settings, get_settings
 from app.core.db import create_database, create_engine, prepare_embedded_database
+from app.core.declarations import V1
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, flush_logs
 from app.core.metrics import install_metrics, start_metrics, stop_metrics
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
-from app.resources import V1
 
 API_PREFIX = "/api/v1"
 
@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database.url.render_as_string(hide_password=True),
         )
         if database.is_sqlite:
-            await prepare_embedded_database(engine, prisma_dir=settings.PRISMA_DIR)
+            try:
+                await prepare_embedded_database(engine, prisma_dir=settings.PRISMA_DIR)
+            except BaseException:
+                await engine.dispose()  # a failed start leaves no connection behind
+                raise
         app.state.engine = engine
         app.state.db = create_database(settings, engine)
         start_metrics(app)

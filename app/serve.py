@@ -13,10 +13,17 @@ then runs uvicorn in this same process (PID 1 in the image, signals go to uvicor
 - unset, one worker: nothing to do; the app keeps its metrics in memory.
 
 Every argument goes to uvicorn unchanged: `python -m app.serve app.main:app --port 8000`.
+
+With `--reload` (`make run`), the app is first imported and started once in this process: a
+start that fails (a setting, the embedded database, declarations that no longer match the
+models) exits 1 with one line saying why, instead of uvicorn's reloader watching on with
+nothing served.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import os
 import re
 import shutil
@@ -24,8 +31,15 @@ import sys
 import tempfile
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_APP_TARGET = re.compile(r"^[\w.]+:[\w.]+$")
 _METRIC_FILE = re.compile(r"^(?:counter|histogram|summary|gauge_[a-z]+)_\d+\.db$")
 
 
@@ -66,8 +80,54 @@ def prepare_multiprocess_dir(args: Sequence[str], environ: MutableMapping[str, s
     return created
 
 
+def check_startup(target: str) -> str | None:
+    """Import `target` (`app.main:app`) and run the app's startup and shutdown once, logging
+    warnings only; the one-line reason it cannot start, or None."""
+    from app.core.startup import startup_reason
+
+    try:
+        importlib.import_module(target.partition(":")[0])
+        from app.core.config import get_settings
+        from app.main import create_app
+
+        quiet = get_settings().model_copy(update={"LOG_LEVEL": "WARNING"})
+        asyncio.run(_start_and_stop(create_app(quiet)))
+    except Exception as exc:
+        return startup_reason(exc)
+    return None
+
+
+async def _start_and_stop(app: FastAPI) -> None:
+    try:
+        async with app.router.lifespan_context(app):
+            pass
+    except Exception:
+        # A driver thread (aiosqlite's, after a failed open) hands its last result back to this
+        # loop: keep the loop open for it, or the thread prints a traceback of its own.
+        await asyncio.sleep(0.2)
+        raise
+
+
+def _exit_if_it_cannot_start(args: Sequence[str]) -> None:
+    """Under `--reload`: a start that fails here exits 1 with its reason, in one line."""
+    target = next((arg for arg in args if _APP_TARGET.match(arg)), None)
+    if "--reload" not in args or target is None:
+        return
+    reason = check_startup(target)
+    if reason is None:
+        return
+    from app.core.logging import flush_logs
+
+    flush_logs()
+    logger.remove()
+    logger.add(sys.stderr, level="ERROR", format="{message}", colorize=False)
+    logger.error("app-api cannot start: {}", reason)
+    raise SystemExit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    _exit_if_it_cannot_start(args)
     created = prepare_multiprocess_dir(args, os.environ)
     # Imported after the environment is ready; uvicorn's workers are spawned with it.
     from uvicorn.main import main as uvicorn_main

@@ -11,7 +11,7 @@ from app.core.security import create_token
 
 def all_scopes() -> list[str]:
     """`pages:write tags:write users:read …`: what a developer token may do (write implies read)."""
-    from app.resources import V1
+    from app.core.declarations import V1
 
     scopes = {f"{r.scope}:{'read' if r.read_only else 'write'}" for r in V1 if r.parent is None}
     return sorted(scopes)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from app.api.routes import link_router, resource_router
 from app.api.v1 import private, utils
 from app.core.config import Settings
-from app.resources import LINKS, V1
+from app.core.declarations import LINKS, V1
 
 
 def api_routers(settings: Settings) -> list[APIRouter]:

@@ -35,6 +35,7 @@ from starlette.requests import Request
 
 from app.core.config import DatabaseConfig, Settings
 from app.core.errors import ServiceUnavailableError, is_connection_error
+from app.core.startup import StartupError, startup_reason
 
 # A pooled connection idle longer than this is pinged before use (see _ping_idle_connections).
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -692,9 +693,16 @@ async def prepare_embedded_database(
     from app.core.embedded import create_tables, create_views, seed_demo_rows
 
     migrations = (prisma_dir or Path("prisma")) / "migrations"
-    async with engine.begin() as connection:
-        created = await connection.run_sync(create_tables)
-        views = await connection.run_sync(create_views, migrations)
+    try:
+        async with engine.begin() as connection:
+            created = await connection.run_sync(create_tables)
+            views = await connection.run_sync(create_views, migrations)
+    except sa_exc.OperationalError as exc:
+        # Typically a folder that does not exist or cannot be written to.
+        raise StartupError(
+            f"embedded SQLite database {engine.url.database}: {startup_reason(exc)} "
+            "(set SQLITE_PATH to a file in a writable folder, or DATABASE_URL)"
+        ) from exc
     if created:
         logger.info("embedded database: created {} tables", created)
     logger.debug("embedded database: {} views from {}", views, migrations)

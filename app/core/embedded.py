@@ -4,28 +4,260 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
-from sqlalchemy import Connection, Table, inspect, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Connection,
+    DefaultClause,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import Computed, CreateIndex, CreateTable, Identity
+from sqlalchemy.sql.elements import ClauseElement, TextClause
+from sqlalchemy.types import TypeEngine
 
-# The generated module: importing it registers its tables on SQLModel.metadata.
-from app.models import SQLModel
+# The generated module: its tables (any schema's) are on its SQLModel.metadata.
+from app import models
+
+_LOG = "embedded database: "
 
 
-def _tables() -> list[Table]:
-    # Views share the metadata (app/view_tables.py) but are never created as tables.
-    return [table for table in SQLModel.metadata.sorted_tables if not table.info.get("is_view")]
+def _tables(metadata: MetaData) -> list[Table]:
+    # Views share the metadata (app/view_tables.py) but are never created as tables. Sorted by
+    # name, not by dependency: SQLite checks foreign keys on writes, never on CREATE TABLE, and
+    # `sorted_tables` warns about the foreign-key cycles real schemas have.
+    tables = metadata.tables.values()
+    return sorted((t for t in tables if not t.info.get("is_view")), key=lambda t: t.name)
 
 
-def create_tables(connection: Connection) -> int:
-    """Create the missing tables on SQLite; return how many were created."""
+def create_tables(connection: Connection, metadata: MetaData = models.SQLModel.metadata) -> int:
+    """Create the missing tables on SQLite; return how many were created.
+
+    Each table is created from an SQLite copy of the generated one: what SQLite cannot express
+    (PostgreSQL types, functions, CHECK syntax, GIN or expression indexes) is left out of the
+    copy with one warning line naming it; the shared metadata, PostgreSQL's, is never changed.
+    """
     if connection.dialect.name != "sqlite":
         raise RuntimeError("create_tables: SQLite only (the schema of PostgreSQL is Prisma's)")
-    existing = set(inspect(connection).get_table_names())
-    missing = [table for table in _tables() if table.name not in existing]
-    SQLModel.metadata.create_all(connection, tables=missing)
-    return len(missing)
+    found = inspect(connection)
+    existing = set(found.get_table_names()) | set(found.get_view_names())
+    copies = MetaData()
+    for table in metadata.tables.values():
+        # Every table (views too) is copied, so that foreign keys resolve in the copy.
+        table.to_metadata(copies)
+    created = 0
+    for table in _tables(metadata):
+        if table.name not in existing and _create_table(connection, copies.tables[table.key]):
+            created += 1
+    return created
+
+
+def _create_table(connection: Connection, table: Table) -> bool:
+    """Create one table (then its indexes) on SQLite from its copy; False when SQLite refuses."""
+    for column in table.columns:
+        _adapt_column(connection, table, column)
+    for constraint in sorted(table.constraints, key=lambda c: str(c.name)):
+        if isinstance(constraint, CheckConstraint):
+            _adapt_check(connection, table, constraint)
+    try:
+        with connection.begin_nested():
+            connection.execute(CreateTable(table))
+    except SQLAlchemyError as exc:
+        logger.warning(_LOG + "table {} left out on SQLite ({})", table.name, _reason(exc))
+        return False
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        _create_index(connection, table, index)
+    return True
+
+
+def _adapt_column(connection: Connection, table: Table, column: Column[Any]) -> None:
+    """Make one column of the SQLite copy creatable: its type, its default."""
+    name = f"{table.name}.{column.name}"
+    try:
+        column.type.compile(dialect=connection.dialect)
+    except SQLAlchemyError:
+        stand_in = _stand_in(column.type)
+        logger.warning(
+            _LOG + "column {} of type {} created as {} on SQLite",
+            name,
+            _pg_type(column.type),
+            stand_in.compile(dialect=connection.dialect),
+        )
+        column.type = stand_in
+    if table.autoincrement_column is column and not _is_sqlite_integer(connection, column):
+        # Only `INTEGER PRIMARY KEY` numbers rows by itself on SQLite (`BIGINT` does not).
+        column.type = Integer()
+    default = column.server_default
+    if isinstance(default, Identity):
+        column.server_default = None  # the integer key numbers itself (above)
+    elif isinstance(default, Computed):
+        _adapt_computed(connection, table, column, default)
+    elif isinstance(default, DefaultClause):
+        _adapt_default(connection, column, name)
+
+
+def _is_sqlite_integer(connection: Connection, column: Column[Any]) -> bool:
+    return str(column.type.compile(dialect=connection.dialect)) == "INTEGER"
+
+
+def _stand_in(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    """A type SQLite stores the same values in, for a PostgreSQL-only type (`citext`, `inet`…)."""
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        return Text()
+    if python_type is bytes:
+        return LargeBinary()
+    if python_type is int:
+        return Integer()
+    if python_type is float:
+        return Float()
+    if python_type.__name__ == "Decimal":
+        return Numeric()
+    return Text()
+
+
+def _pg_type(type_: TypeEngine[Any]) -> str:
+    from sqlalchemy.dialects import postgresql
+
+    try:
+        return str(type_.compile(dialect=postgresql.dialect()))
+    except SQLAlchemyError:
+        return type(type_).__name__
+
+
+# PostgreSQL functions in defaults that SQLite can compute (a UUID v4 from random bytes).
+_UUID_V4 = (
+    "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1)"
+    " || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+)
+_TRANSLATIONS = (
+    (
+        re.compile(r"^\(?\s*(?:now|transaction_timestamp|statement_timestamp)\(\s*\)\s*\)?$", re.I),
+        "CURRENT_TIMESTAMP",
+    ),
+    (re.compile(r"^\(?\s*CURRENT_TIMESTAMP\s*\(\s*\d*\s*\)\s*\)?$", re.I), "CURRENT_TIMESTAMP"),
+    (re.compile(r"^\(?\s*(?:gen_random_uuid|uuid_generate_v4)\(\s*\)\s*\)?$", re.I), _UUID_V4),
+)
+
+
+def _adapt_default(connection: Connection, column: Column[Any], name: str) -> None:
+    """Keep a server default SQLite can compute (casts removed, `now()` translated), or drop it."""
+    arg = column.server_default.arg if isinstance(column.server_default, DefaultClause) else None
+    if isinstance(arg, str):
+        expression = "'" + arg.replace("'", "''") + "'"
+    elif isinstance(arg, TextClause):
+        expression = arg.text
+    elif isinstance(arg, ClauseElement):
+        expression = _sql(connection, arg)
+    else:
+        return
+    portable = _CAST.sub("", expression).strip()
+    for pattern, replacement in _TRANSLATIONS:
+        if pattern.match(portable):
+            portable = replacement
+            break
+    if portable == "CURRENT_TIMESTAMP" or _evaluates(connection, f"SELECT ({portable})"):
+        if portable != expression:
+            column.server_default = DefaultClause(text(portable))
+        return
+    logger.warning(_LOG + "default {} of column {} left out on SQLite", expression, name)
+    column.server_default = None
+
+
+def _adapt_computed(
+    connection: Connection, table: Table, column: Column[Any], computed: Computed
+) -> None:
+    """Keep a generated column whose expression SQLite can compute; else a plain column."""
+    expression = _sql(connection, computed.sqltext)
+    if _evaluates(connection, f"SELECT ({expression}) FROM {_probe_row(connection, table)}"):
+        return
+    logger.warning(
+        _LOG + "generated column {}.{} ({}) created as a plain column on SQLite",
+        table.name,
+        column.name,
+        expression,
+    )
+    column.server_default = None
+    column.computed = None
+
+
+def _adapt_check(connection: Connection, table: Table, constraint: CheckConstraint) -> None:
+    """Keep a CHECK constraint SQLite can evaluate (`price >= 0`); leave out PostgreSQL's (`~`)."""
+    expression = _sql(connection, constraint.sqltext)
+    if _evaluates(connection, f"SELECT 1 FROM {_probe_row(connection, table)} WHERE {expression}"):
+        return
+    logger.warning(
+        _LOG + "CHECK constraint {} on {} left out on SQLite ({})",
+        constraint.name or expression,
+        table.name,
+        expression,
+    )
+    table.constraints.discard(constraint)
+
+
+def _create_index(connection: Connection, table: Table, index: Index) -> None:
+    """Create one index on SQLite, or leave it out with a warning when SQLite cannot have it."""
+    label = f"index {index.name} on {table.name}"
+    using = index.dialect_options["postgresql"]["using"]
+    if using and str(using).lower() != "btree":
+        logger.warning(_LOG + "{} left out on SQLite (USING {}: B-tree only)", label, using)
+        return
+    if not index.expressions:
+        logger.warning(_LOG + "{} left out on SQLite (no columns or expressions)", label)
+        return
+    where = index.dialect_options["postgresql"]["where"]
+    if where is not None:
+        # A partial index stays partial (a partial unique index must not become a full one).
+        index.dialect_options["sqlite"]["where"] = where
+    try:
+        with connection.begin_nested():
+            connection.execute(CreateIndex(index))
+    except SQLAlchemyError as exc:
+        logger.warning(_LOG + "{} left out on SQLite ({})", label, _reason(exc))
+
+
+def _sql(connection: Connection, clause: ClauseElement) -> str:
+    compiled = clause.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+def _probe_row(connection: Connection, table: Table) -> str:
+    """`(SELECT NULL AS "a", …) AS "T"`: a row with the table's columns, to evaluate SQL on."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = ", ".join(f"NULL AS {quote(column.name)}" for column in table.columns)
+    return f"(SELECT {columns}) AS {quote(table.name)}"
+
+
+def _evaluates(connection: Connection, sql: str) -> bool:
+    """Whether SQLite prepares this statement (its syntax, functions and columns)."""
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql(sql).close()
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what the driver said (SQLAlchemy adds the statement and a link)."""
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 _CREATE_VIEW = re.compile(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.deps import DbDep
 from app.core.db import prepare_embedded_database
+from app.core.demo import ROWS_PER_TABLE
 from app.main import create_app
 from tests.conftest import app_client, make_settings
 
@@ -135,13 +136,13 @@ async def test_embedded_default_seeds_demo_pages(tmp_path: object) -> None:
     async with app.router.lifespan_context(app):
         async with app.state.engine.connect() as connection:
             pages = (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
-        assert pages == 5
+        assert pages == ROWS_PER_TABLE
     # A restart neither duplicates the demo rows nor fails on existing tables.
     app = create_app(make_settings(SQLITE_PATH=tmp_path / "demo.sqlite3"))
     async with app.router.lifespan_context(app):
         async with app.state.engine.connect() as connection:
             pages = (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
-        assert pages == 5
+        assert pages == ROWS_PER_TABLE
 
 
 async def test_body_over_the_limit_is_413_unread(client: httpx.AsyncClient) -> None:
