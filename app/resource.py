@@ -30,7 +30,7 @@ from app.pagination import Order, order_enum
 from app.schemas import (
     InputModel,
     ListOf,
-    OutputModel,
+    RecordModel,
     WireType,
     row_encoder,
     strip_defaults,
@@ -233,7 +233,7 @@ class Resource:
             definitions[info.name] = (output, _described(info, self.descriptions))
         return create_model(
             self.name,
-            __base__=OutputModel,
+            __base__=RecordModel,
             __doc__=f"A {self.label} as the API returns it: the fields of Prisma's `{self.name}`.",
             **definitions,
         )
