@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
@@ -57,7 +57,7 @@ def _sign(payload: bytes, key: bytes) -> bytes:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
         return str(value)
@@ -101,9 +101,15 @@ def _from_string(value: Any, parse: Any) -> Any:
 
 def _naive_datetime(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is not None:  # timestamps are naive UTC, as Prisma stores them
-        raise ValueError(text)
+    if parsed.tzinfo is not None:  # a `timestamptz` row: naive UTC, as Prisma stores them
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _MalformedError
+    return float(value)
 
 
 def _typed(kind: str | None, value: Any) -> Any:
@@ -112,6 +118,10 @@ def _typed(kind: str | None, value: Any) -> Any:
         return _from_string(value, _naive_datetime)
     if kind == "date":
         return _from_string(value, date.fromisoformat)
+    if kind == "time":
+        return _from_string(value, time.fromisoformat)
+    if kind == "float":
+        return _float(value)
     if kind == "decimal":
         return _from_string(value, Decimal)
     if kind == "uuid":
