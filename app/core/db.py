@@ -78,7 +78,7 @@ def _json_default(value: Any) -> Any:
     base64 (app.schemas reads both back)."""
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
+    if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
