@@ -48,6 +48,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
 )
@@ -306,12 +307,15 @@ def float_input(*, limit: float | None = None) -> Any:
     """A `Float`: a finite JSON number (`@db.Real`: within float4's range)."""
 
     def parse(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        # A string is taken as pydantic takes one for an integer (query parameters are text).
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError("must be a number")
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
+        except ValueError:
+            raise ValueError("must be a number") from None
         if not math.isfinite(number):
             raise ValueError("must be a finite number (not NaN or Infinity)")
         if limit is not None and abs(number) > limit:
@@ -609,9 +613,14 @@ def _enum(enum_class: type[Enum]) -> WireType:
     def member(value: Enum) -> Enum:
         return enum_class[value.name]
 
-    return WireType(
-        enum_names(enum_class), wire_class, Annotated[wire_class, AfterValidator(member)], "str"
-    )
+    # The validated value is the model's own member (its `@map`ped value goes to the database);
+    # dumped as it is, not as the wire enum.
+    accepted = Annotated[wire_class, AfterValidator(member), PlainSerializer(_same)]
+    return WireType(enum_names(enum_class), wire_class, accepted, "str")
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @cache
