@@ -34,8 +34,8 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import CHAR as Char
 from sqlalchemy import (
+    CHAR,
     JSON,
     REAL,
     BigInteger,
@@ -106,7 +106,7 @@ class WireSample(_Base, table=True):
     )
     label: str = Field(sa_column=Column("label", Text, nullable=False))
     vc: str | None = Field(default=None, sa_column=Column("vc", String(10)))
-    ch: str | None = Field(default=None, sa_column=Column("ch", Char(3)))
+    ch: str | None = Field(default=None, sa_column=Column("ch", CHAR(3)))
     small: int | None = Field(default=None, sa_column=Column("small", SmallInteger))
     i: int | None = Field(default=None, sa_column=Column("i", Integer))
     bi: int | None = Field(default=None, sa_column=Column("bi", BigInteger))
@@ -207,9 +207,8 @@ CREATE TABLE "WireSample" (
 );
 """
 
-WRITABLE = tuple(
-    name for name in WireSample.model_fields if name not in {"id", "createdAt", "mapped_name"}
-) + ("mappedName",)
+_NOT_WRITABLE = {"id", "createdAt", "mapped_name"}
+WRITABLE = (*(name for name in WireSample.model_fields if name not in _NOT_WRITABLE), "mappedName")
 
 SAMPLES = Resource(
     model=WireSample,
