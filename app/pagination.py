@@ -57,6 +57,9 @@ def _sign(payload: bytes, key: bytes) -> bytes:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # A `timestamptz` row (asyncpg reads it aware): naive UTC, as every cursor carries it.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
@@ -101,8 +104,8 @@ def _from_string(value: Any, parse: Any) -> Any:
 
 def _naive_datetime(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is not None:  # a `timestamptz` row: naive UTC, as Prisma stores them
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    if parsed.tzinfo is not None:  # timestamps are naive UTC, as Prisma stores them
+        raise ValueError(text)
     return parsed
 
 
