@@ -278,3 +278,55 @@ async def serving(database_url: str) -> AsyncIterator[Served]:
 
 def item_url(sample_id: int | str) -> str:
     return f"{URL}{sample_id}"
+
+
+# The Prisma schema of `WireSample` (tests/api/test_wire_prisma_client.py generates its client).
+PRISMA_SCHEMA = """
+datasource db {
+  provider = "postgresql"
+}
+
+enum Mood {
+  HAPPY @map("happy")
+  SAD
+
+  @@map("wire_mood")
+}
+
+model WireSample {
+  id         Int        @id @default(autoincrement())
+  label      String
+  vc         String?    @db.VarChar(10)
+  ch         String?    @db.Char(3)
+  small      Int?       @db.SmallInt
+  i          Int?
+  bi         BigInt?
+  f          Float?
+  real       Float?     @db.Real
+  dec        Decimal?
+  d2         Decimal?   @db.Decimal(10, 2)
+  b          Boolean?
+  ts         DateTime?
+  tstz       DateTime?  @db.Timestamptz(6)
+  day        DateTime?  @db.Date
+  t          DateTime?  @db.Time(3)
+  ttz        DateTime?  @db.Timetz(3)
+  j          Json?
+  jd         Json       @default("{}")
+  blob       Bytes?
+  mood       Mood?
+  moods      Mood[]
+  ints       Int[]
+  floats     Float[]
+  decs       Decimal[]  @db.Decimal(10, 2)
+  jsons      Json[]
+  blobs      Bytes[]
+  stamps     DateTime[]
+  bigs       BigInt[]
+  u          String?    @db.Uuid
+  inet       String?    @db.Inet
+  mappedName String?    @map("mapped_name")
+  createdAt  DateTime   @default(now())
+  created_at Int?
+}
+"""
