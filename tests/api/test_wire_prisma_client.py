@@ -121,7 +121,7 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def prisma(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def prisma(database: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """`prisma(requests)`: Prisma Client's answers (generated once for the fixture schema)."""
     work = tmp_path_factory.mktemp("prisma")
     (work / "schema").mkdir()
@@ -153,7 +153,7 @@ def prisma(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             assert answer["ok"], answer["error"]
         return [answer["value"] for answer in answers]
 
-    yield ask
+    return ask
 
 
 @pytest.fixture(scope="module")
