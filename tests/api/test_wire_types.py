@@ -8,7 +8,7 @@ FastAPI's routes.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
@@ -31,13 +31,11 @@ DEC_65_30 = "991.555555555555555555555555555555"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-async def served(
+def wire_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Served]:
+) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('wire') / 'wire.sqlite3'}"
-        async with serving(url) as app:
-            yield app
+        yield f"sqlite:///{tmp_path_factory.mktemp('wire') / 'wire.sqlite3'}"
         return
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
@@ -47,10 +45,15 @@ async def served(
     try:
         with psycopg.connect(to_conninfo(url), autocommit=True) as connection:
             connection.execute(POSTGRES_DDL.encode())
-        async with serving(url) as app:
-            yield app
+        yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(scope="module")
+async def served(wire_url: str) -> AsyncIterator[Served]:
+    async with serving(wire_url) as app:
+        yield app
 
 
 @pytest.fixture
@@ -401,3 +404,54 @@ async def test_cursor_pages_follow_new_types_in_order(api: Served, order: str) -
     everything = (await api.client.get(URL, params={"orderBy": order}, headers=READ)).json()
     assert seen == [r["id"] for r in everything["data"]]
     assert len(seen) == 5
+
+
+# ------------------------------------------------------------------------------ fast path
+
+EVERY_TYPE: dict[str, Any] = {
+    "label": "every type",
+    "vc": "v",
+    "small": 5,
+    "bi": "9007199254740993",
+    "f": 0.5,
+    "d2": "1.5",
+    "ts": "2026-11-22T10:00:00.123Z",
+    "tstz": "2026-11-22T10:00:00.123Z",
+    "day": "2026-01-31",
+    "t": "10:30:00",
+    "ttz": "10:30:00",
+    "j": ["a", 1],
+    "blob": "AAH+",
+    "mood": "HAPPY",
+    "moods": ["SAD"],
+    "decs": ["0.5"],
+    "jsons": [{"a": 1}],
+    "blobs": ["AAH+"],
+    "stamps": ["2026-11-22T10:00:00.123Z"],
+    "bigs": ["1"],
+    "u": "5b0c8a0e-2f4d-4c1a-9a51-6a3e1f2d7c10",
+    "inet": "10.0.0.1",
+    "created_at": 3,
+}
+
+
+async def test_the_hot_path_and_the_routes_answer_every_type_alike(
+    api: Served, wire_url: str
+) -> None:
+    async with serving(wire_url, hot=False) as routed:
+        hot_made = await create(api, **EVERY_TYPE)
+        routed_made = await create(routed, **EVERY_TYPE)
+        for made in (hot_made, routed_made):
+            assert {k: v for k, v in made.items() if k not in ("id", "createdAt")} == {
+                k: v for k, v in hot_made.items() if k not in ("id", "createdAt")
+            }
+        for url in (item_url(hot_made["id"]), URL, f"{URL}?mood=HAPPY&moods=SAD&orderBy=-f"):
+            hot = await api.client.get(url, headers=READ)
+            slow = await routed.client.get(url, headers=READ)
+            assert hot.status_code == slow.status_code == 200, (hot.text, slow.text)
+            assert hot.content == slow.content
+        for body in ({"mood": "happy"}, {"small": 13}, {"d2": "0.001"}):
+            hot = await api.client.patch(item_url(hot_made["id"]), json=body, headers=WRITE)
+            slow = await routed.client.patch(item_url(hot_made["id"]), json=body, headers=WRITE)
+            assert hot.status_code == slow.status_code == 422
+            assert hot.json()["detail"] == slow.json()["detail"]

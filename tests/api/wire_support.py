@@ -220,8 +220,9 @@ SAMPLES = Resource(
 register(SAMPLES)
 
 
-def build_app(database_url: str) -> FastAPI:
-    """The resource's routes behind the HotPath, on `database_url` (tables already there)."""
+def build_app(database_url: str, *, hot: bool = True) -> FastAPI:
+    """The resource's routes behind the HotPath (`hot`), on `database_url` (on PostgreSQL the
+    tables are already there)."""
     settings = make_settings(DATABASE_URL=database_url)
 
     @asynccontextmanager
@@ -245,7 +246,8 @@ def build_app(database_url: str) -> FastAPI:
     install_error_handlers(app)
     router = resource_router(SAMPLES)
     app.include_router(router, prefix=API_PREFIX)
-    app.add_middleware(HotPath, prefix=API_PREFIX, resources=(SAMPLES,), routes=router.routes)
+    if hot:
+        app.add_middleware(HotPath, prefix=API_PREFIX, resources=(SAMPLES,), routes=router.routes)
     return app
 
 
@@ -267,8 +269,8 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(database_url: str) -> AsyncIterator[Served]:
-    app = build_app(database_url)
+async def serving(database_url: str, *, hot: bool = True) -> AsyncIterator[Served]:
+    app = build_app(database_url, hot=hot)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
