@@ -455,3 +455,17 @@ async def test_the_hot_path_and_the_routes_answer_every_type_alike(
             slow = await routed.client.patch(item_url(hot_made["id"]), json=body, headers=WRITE)
             assert hot.status_code == slow.status_code == 422
             assert hot.json()["detail"] == slow.json()["detail"]
+
+
+async def test_a_value_the_database_refuses_for_an_unknown_type_is_a_422_not_a_500(
+    api: Served,
+) -> None:
+    response = await api.client.post(URL, json={"label": "x", "inet": "not an ip"}, headers=WRITE)
+
+    if api.dialect == "sqlite":  # text there: anything goes
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert "does not fit its column" in response.json()["detail"]
+    assert await api.sql('SELECT id FROM "WireSample"') == []
