@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
@@ -57,7 +57,10 @@ def _sign(payload: bytes, key: bytes) -> bytes:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # A `timestamptz` row (asyncpg reads it aware): naive UTC, as every cursor carries it.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
         return str(value)
@@ -106,12 +109,22 @@ def _naive_datetime(text: str) -> datetime:
     return parsed
 
 
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _MalformedError
+    return float(value)
+
+
 def _typed(kind: str | None, value: Any) -> Any:
     """A cursor value back in its column's Python type; `_MalformedError` when it cannot be one."""
     if kind == "datetime":
         return _from_string(value, _naive_datetime)
     if kind == "date":
         return _from_string(value, date.fromisoformat)
+    if kind == "time":
+        return _from_string(value, time.fromisoformat)
+    if kind == "float":
+        return _float(value)
     if kind == "decimal":
         return _from_string(value, Decimal)
     if kind == "uuid":

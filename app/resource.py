@@ -30,7 +30,7 @@ from app.pagination import Order, order_enum
 from app.schemas import (
     InputModel,
     ListOf,
-    OutputModel,
+    RecordModel,
     WireType,
     row_encoder,
     strip_defaults,
@@ -233,7 +233,7 @@ class Resource:
             definitions[info.name] = (output, _described(info, self.descriptions))
         return create_model(
             self.name,
-            __base__=OutputModel,
+            __base__=RecordModel,
             __doc__=f"A {self.label} as the API returns it: the fields of Prisma's `{self.name}`.",
             **definitions,
         )
@@ -425,6 +425,9 @@ class Resource:
                     f"resource {self.segment!r}: filter {name!r} needs a list field"
                 )
             item = _list_item(declared) if declared is not None else None
+            wire_item = info.wire.item
+            if item is None and wire_item is not None and wire_item.output is not str:
+                item = wire_item.input  # the item's own type: an unknown enum name is a 422
             return item or text_type(min_length=1, max_length=200)
         if info.wire.cursor_kind == "str" and not info.is_enum:
             return text_type(min_length=1, max_length=200)

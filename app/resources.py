@@ -19,7 +19,17 @@ from app.core.db import Tx
 from app.crud import any_of
 from app.models import Page, PageRevision, Tag, User
 from app.resource import Hooks, Link, Resource, equals, has, register, search
-from app.schemas import Body, ForeignId, Slug, Summary, Tags, Title, Views, name_type
+from app.schemas import (
+    Body,
+    ForeignId,
+    JsonObject,
+    Slug,
+    Summary,
+    Tags,
+    Title,
+    Views,
+    name_type,
+)
 from app.view_tables import PublishedPage
 
 # ------------------------------------------------------------------------------ page hooks
@@ -107,7 +117,7 @@ PAGES = Resource(
              "tag": has("tags"), "slug": equals(), "q": search("title", "summary")},
     includes=("author", "tagItems", "revisions"),
     types={"title": Title, "slug": Slug, "summary": Summary, "body": Body, "tags": Tags,
-           "views": Views, "authorId": ForeignId},
+           "views": Views, "authorId": ForeignId, "metadata": JsonObject},
     descriptions={
         "slug": "Derived from the title (and made unique) when absent",
         "metadata": "A JSON object (at most 64 KiB serialised)",

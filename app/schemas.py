@@ -2,31 +2,45 @@
 
 Each column type of the generated models has one wire type here: how a value is written to
 JSON (`to_json`), how it is accepted from JSON (an annotated pydantic type) and how both are
-documented in OpenAPI. `app.resource` builds every resource's models from these.
+documented in OpenAPI. `app.resource` builds every resource's models from these. JSON keys are
+the Prisma field names verbatim (`createdAt`, `created_at`): no case conversion.
 
-| Prisma type | JSON out | JSON in |
+| Prisma type (PostgreSQL) | JSON out | JSON in |
 |---|---|---|
-| `DateTime` | `"2026-11-22T10:00:00.000Z"` | ISO 8601 (no offset: UTC) |
+| `String` (`text`, `@db.VarChar(n)`, `@db.Char(n)`) | as stored | a string (≤ n characters; no NUL) |
+| `Int` (`integer`, `@db.SmallInt`, `@db.Oid`) | a number | an integer within the column's range |
+| `BigInt` (`bigint`) | `"9007199254740993"` | a string of digits or an integer (64 bits) |
+| `Float` (`double precision`, `@db.Real`) | a number | a finite number (NaN/Infinity refused) |
+| `Decimal` (any precision, default `DECIMAL(65,30)`; `@db.Money`) | `"12.5"` (decimal.js `toJSON()`), every digit | a string or a number; more digits than the column holds: 422, never rounded |
+| `Boolean` | `true` / `false` | a boolean |
+| `DateTime` (`@db.Timestamp(n)`, `@db.Timestamptz(n)`) | `"2026-11-22T10:00:00.000Z"` | ISO 8601 (no offset: UTC), kept to the millisecond |
 | `DateTime @db.Date` | `"2026-11-22T00:00:00.000Z"` | the same, or `"2026-11-22"` |
-| `Decimal` | `"12.5"` (Prisma's `Decimal.toJSON()`) | a string or a number; never rounded |
-| `BigInt` | `"9007199254740993"` | a string of digits or an integer |
+| `DateTime @db.Time(n)` / `@db.Timetz(n)` | `"1970-01-01T10:30:00.000Z"` | an ISO 8601 date-time (its UTC time of day) or `"10:30:00"` |
+| `Json` (`jsonb`, `json`) | the stored value | any JSON value (≤ 64 KiB, ≤ 32 levels); `null` on `Json?` is SQL NULL |
+| `Bytes` (`bytea`) | base64 (`Buffer.toString('base64')`) | base64, standard alphabet (padding optional) |
 | `String @db.Uuid` | canonical lowercase | any standard spelling |
-| `Json` | as stored | a JSON object (≤ 64 KiB, ≤ 32 levels) |
+| enums | the Prisma member name | the Prisma member name only (`@map`ped values translated) |
+| `X[]` | a list of the above (`[]` when unset) | a list of the above (≤ 100 items) |
+| anything else (`citext`, `inet`, `tsvector`, `Unsupported`) | its text | a string (a warning at start names the column) |
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, time
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from enum import Enum
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
+from loguru import logger
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -34,6 +48,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
 )
@@ -45,13 +60,17 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
+    LargeBinary,
     Numeric,
+    SmallInteger,
     String,
+    Time,
     Uuid,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, MONEY, OID, REAL
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_METADATA_BYTES = 64 * 1024
@@ -60,6 +79,15 @@ MAX_TEXT_LENGTH = 10_000
 MAX_LIST_ITEMS = 100
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
+INT2_MIN, INT2_MAX = -(2**15), 2**15 - 1
+OID_MAX = 2**32 - 1
+REAL_MAX = 3.4028234663852886e38  # float4: PostgreSQL refuses beyond it
+# PostgreSQL's `numeric` without a precision: up to 131072 digits before the point, 16383 after.
+NUMERIC_MAX_INTEGER_DIGITS = 131_072
+NUMERIC_MAX_SCALE = 16_383
+# Decimal arithmetic here never rounds: Python's default context keeps 28 significant digits,
+# a `DECIMAL(65,30)` value has up to 65.
+EXACT = Context(prec=NUMERIC_MAX_INTEGER_DIGITS + NUMERIC_MAX_SCALE, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def wire_name(column: Column[Any]) -> str:
@@ -135,7 +163,11 @@ def _depth(value: Any, level: int = 1) -> int:
     return deepest
 
 
-def _check_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+def _check_json(value: JsonValue) -> JsonValue:
+    """Any JSON value Prisma's `Json` takes, within the limits (size, depth, no NUL, no NaN)."""
+    if value is None:
+        # A `Json` field cannot be null; a `Json?` one takes null before this (SQL NULL, DbNull).
+        raise ValueError("must be a JSON value, not null")
     if _depth(value) > MAX_METADATA_DEPTH:
         raise ValueError(f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
     try:
@@ -154,6 +186,12 @@ def _check_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return value
 
 
+JsonInput = Annotated[
+    JsonValue,
+    AfterValidator(_check_json),
+    WithJsonSchema({"description": "Any JSON value: object, array, string, number or boolean"}),
+]
+# The example's `metadata` field (an object): kept for declarations that want only objects.
 JsonObject = Annotated[dict[str, JsonValue], AfterValidator(_check_json)]
 
 
@@ -197,6 +235,45 @@ IsoDate = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31"]}),
 ]
 
+_TIME_ONLY = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_TIME_MESSAGE = "must be an ISO 8601 date-time (its UTC time of day is kept) or a time HH:MM:SS"
+
+
+def _time_of_day(value: Any) -> time:
+    """`@db.Time`: Prisma sends a whole date-time and keeps its UTC time of day."""
+    if not isinstance(value, str):
+        raise ValueError(_TIME_MESSAGE)
+    text = value.strip().replace("z", "Z")
+    try:
+        if _TIME_ONLY.match(text):
+            parsed = time.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.combine(date(1970, 1, 1), parsed)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(_TIME_MESSAGE) from None
+    return to_naive_utc(moment).time()
+
+
+def _aware(value: time) -> time:
+    # asyncpg refuses a naive time for `timetz`: the time of day is UTC.
+    return value.replace(tzinfo=UTC)
+
+
+IsoTime = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "A time of day: an ISO 8601 date-time (UTC) or HH:MM:SS",
+            "examples": ["1970-01-01T10:30:00.000Z"],
+        }
+    ),
+]
+IsoTimeTz = Annotated[IsoTime, AfterValidator(_aware)]
+
 _BIGINT = re.compile(r"^-?\d{1,20}$")
 
 
@@ -222,47 +299,105 @@ BigIntInput = Annotated[
         }
     ),
 ]
+Int2 = Annotated[int, Field(ge=INT2_MIN, le=INT2_MAX)]
+Oid = Annotated[int, Field(ge=0, le=OID_MAX)]
+
+
+def float_input(*, limit: float | None = None) -> Any:
+    """A `Float`: a finite JSON number (`@db.Real`: within float4's range)."""
+
+    def parse(value: Any) -> float:
+        # A string is taken as pydantic takes one for an integer (query parameters are text).
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("must be a number")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number (not NaN or Infinity)")
+        if limit is not None and abs(number) > limit:
+            raise ValueError(f"must be at most {limit:g} in magnitude (a 4-byte float)")
+        return number
+
+    return Annotated[float, BeforeValidator(parse), WithJsonSchema({"type": "number"})]
+
+
 _DECIMAL = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_DECIMAL_MESSAGE = "must be a decimal number or a string holding one"
 
 
-def decimal_input(precision: int, scale: int) -> Any:
-    """A `Decimal @db.Decimal(p, s)` input: a string or a number, refused rather than rounded."""
-    quantum = Decimal(1).scaleb(-scale)
-    limit = Decimal(10) ** (precision - scale)
+def _decimal(value: Any) -> Decimal:
+    """The exact number a JSON value spells (a number's shortest repr: `0.1` is 0.1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(_DECIMAL_MESSAGE)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite decimal number")
+    text = (value if isinstance(value, str) else repr(value)).strip()
+    if not _DECIMAL.match(text):
+        raise ValueError(_DECIMAL_MESSAGE)
+    try:
+        return Decimal(text)  # exact whatever the context
+    except InvalidOperation:
+        raise ValueError(_DECIMAL_MESSAGE) from None
+
+
+def decimal_input(precision: int | None, scale: int | None) -> Any:
+    """A `Decimal @db.Decimal(p, s)` input (None: PostgreSQL's unbounded `numeric`): a string or
+    a number, refused rather than rounded."""
+    integer_digits = NUMERIC_MAX_INTEGER_DIGITS if precision is None else precision - (scale or 0)
+    max_scale = NUMERIC_MAX_SCALE if precision is None and scale is None else scale or 0
+    limit = EXACT.power(10, integer_digits)
 
     def parse(value: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("must be a decimal number or a string holding one")
-        text = value if isinstance(value, str) else repr(value)
-        if not _DECIMAL.match(text.strip()):
-            raise ValueError("must be a decimal number or a string holding one")
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
-            raise ValueError("must be a decimal number or a string holding one") from None
-        if not number.is_finite():
-            raise ValueError("must be a finite decimal number")
-        # The magnitude first: quantizing 1e30 to cents overflows the decimal context.
+        number = _decimal(value)
+        # The magnitude first: quantizing 1e30 to cents is a 32-digit number.
         if abs(number) >= limit:
-            raise ValueError(f"must have at most {precision - scale} digits before the point")
-        try:
-            exact = number.quantize(quantum)
-        except InvalidOperation:
-            exact = None
-        if exact is None or exact != number:
-            raise ValueError(f"must have at most {scale} digits after the decimal point")
-        return exact
+            raise ValueError(f"must have at most {integer_digits} digits before the point")
+        exponent = number.normalize(EXACT).as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > max_scale:
+            raise ValueError(f"must have at most {max_scale} digits after the decimal point")
+        return number
 
+    description = "Decimal" if precision is None else f"Decimal({precision}, {scale or 0})"
     return Annotated[
         Decimal,
         BeforeValidator(parse),
         WithJsonSchema(
             {
-                "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, {"type": "number"}],
-                "description": f"Decimal({precision}, {scale}): a string (exact) or a number",
+                "anyOf": [
+                    {"type": "string", "pattern": r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"},
+                    {"type": "number"},
+                ],
+                "description": f"{description}: a string (exact) or a number",
             }
         ),
     ]
+
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def _bytes_input(value: Any) -> bytes:
+    """`Bytes`: base64 as `Buffer.toString('base64')` writes it (padding may be left out)."""
+    if not isinstance(value, str) or not _BASE64.match(value):
+        raise ValueError("must be base64 (standard alphabet A-Z a-z 0-9 + /)")
+    text = value.rstrip("=")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 (standard alphabet A-Z a-z 0-9 + /)") from None
+
+
+BytesInput = Annotated[
+    bytes,
+    BeforeValidator(_bytes_input),
+    WithJsonSchema(
+        {"type": "string", "format": "byte", "description": "Bytes as base64 (standard alphabet)"}
+    ),
+]
 
 
 # ------------------------------------------------------------------------------ JSON out
@@ -302,18 +437,59 @@ def iso_date(value: date | None) -> str | None:
     return f"{value.isoformat()}T00:00:00.000Z"
 
 
-def decimal_json(value: Decimal | float | int | None) -> str | None:
-    """What decimal.js's `toJSON()` gives: no trailing zeros, exponent only when extreme."""
+def decimal_json(value: Decimal | float | int | str | None) -> str | None:
+    """What decimal.js's `toJSON()` gives: every digit, no trailing zeros, an exponent only
+    when extreme (computed in an exact context: the default one rounds to 28 digits)."""
     if value is None:
         return None
-    number = Decimal(value) if not isinstance(value, Decimal) else value
+    number = value if isinstance(value, Decimal) else Decimal(value)
     if number.is_zero():
         return "0"
-    number = number.normalize()
+    number = number.normalize(EXACT)
     exponent = number.adjusted()
     if exponent >= 21 or exponent <= -7:
-        return f"{number:e}".replace("e+", "e+").replace("E", "e")
+        return f"{number:e}".replace("E", "e")
     return format(number, "f")
+
+
+_MONEY_JUNK = re.compile(r"[^0-9.\-]")
+
+
+def money_json(value: Decimal | str | None) -> str | None:
+    """`@db.Money` as a Decimal string: asyncpg reads it as text (`$1,234.50`, `-$3.00`)."""
+    if value is None or isinstance(value, Decimal):
+        return decimal_json(value)
+    text = value.strip()
+    negative = text.startswith("(") or "-" in text
+    return decimal_json(("-" if negative else "") + _MONEY_JUNK.sub("", text).lstrip("-"))
+
+
+def bytes_json(value: bytes | bytearray | memoryview | None) -> str | None:
+    """`Bytes` as Node's `Buffer.toString('base64')` writes them."""
+    if value is None:
+        return None
+    return base64.b64encode(value).decode("ascii")
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def time_json(value: time | None) -> str | None:
+    """`@db.Time` as Prisma returns it: that time of day on 1970-01-01, UTC."""
+    if value is None:
+        return None
+    moment = datetime.combine(_EPOCH, value)
+    if moment.tzinfo is not None:
+        moment = datetime.combine(_EPOCH, moment.astimezone(UTC).time())
+    return iso_utc(moment)
+
+
+def text_json(value: Any) -> str | None:
+    """A column of a type with no wire type of its own, as text (`inet`, `tsvector`, `bit`)."""
+    if value is None or isinstance(value, str):
+        return value
+    as_string = getattr(value, "as_string", None)  # asyncpg's BitString: `0101`
+    return str(as_string() if callable(as_string) else value)
 
 
 def _string_or_none(value: Any) -> str | None:
@@ -324,14 +500,36 @@ def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+class EnumNames(dict[Any, str]):
+    """An enum's encoder: member or database value → Prisma name (`row_encoder` inlines the
+    lookup). The generator names members as Prisma does and gives them the `@map`ped values."""
+
+    def __call__(self, value: Any) -> Any:
+        return self.get(value) or self.other(value)
+
+    @staticmethod
+    def other(value: Any) -> Any:
+        """A value the enum does not know (None; a value added since `make orm`): as it is."""
+        return value.name if isinstance(value, Enum) else value
+
+
+@cache
+def enum_names(enum_class: type[Enum]) -> EnumNames:
+    names = EnumNames()
+    for member in enum_class:
+        names[member.value] = member.name
+        names[member] = member.name
+    return names
+
+
 def row_encoder(
     fields: Sequence[tuple[str, str, Callable[[Any], Any] | None]],
 ) -> Callable[[Any], dict[str, Any]]:
     """`row -> {key: encode(row[column]), ...}` for (key, column, encoder or None) in order.
 
     Built from source as one dict display (as `dataclasses` builds `__init__`): a loop over the
-    fields with a call per encoder was 8% of a 20-row list's CPU. Enums and plain lists are
-    encoded inline, dates (`iso_utc`) only when not null; keys and columns enter the source only
+    fields with a call per encoder was 8% of a 20-row list's CPU. Enums (a dict lookup) and plain
+    lists are encoded inline, dates (`iso_utc`) only when not null; keys and columns enter the source only
     as `repr()` literals.
     """
     namespace: dict[str, Any] = {"iso_utc": iso_utc, "Enum": Enum}
@@ -346,6 +544,9 @@ def row_encoder(
             items.append(f"{key!r}: list(v{n}) if (v{n} := {value}) else []")
         elif encode is _enum_value:
             items.append(f"{key!r}: v{n}.value if isinstance(v{n} := {value}, Enum) else v{n}")
+        elif isinstance(encode, EnumNames):
+            namespace[f"names{n}"] = encode
+            items.append(f"{key!r}: names{n}.get(v{n} := {value}) or names{n}.other(v{n})")
         else:
             namespace[f"encode{n}"] = encode
             items.append(f"{key!r}: encode{n}({value})")
@@ -366,6 +567,10 @@ class WireType:
     input: Any
     # A value that sorts in a cursor (see app.pagination): the JSON kind of the encoded value.
     cursor_kind: str | None
+    # A list column's item (the `has` filter takes one).
+    item: WireType | None = None
+    # A list item read back as text (SQLite keeps lists as JSON) → the column's Python value.
+    from_text: Callable[[str], Any] | None = None
 
 
 def plain_list(values: Any) -> list[Any]:
@@ -375,7 +580,15 @@ def plain_list(values: Any) -> list[Any]:
 
 def _array(item: WireType) -> WireType:
     to_json = plain_list
-    if (convert := item.to_json) is not None:
+    convert, revive = item.to_json, item.from_text
+    if convert is not None and revive is not None:
+
+        def to_json(values: Any) -> list[Any]:
+            if not values:
+                return []
+            return [convert(revive(v) if isinstance(v, str) else v) for v in values]
+
+    elif convert is not None:
 
         def to_json(values: Any) -> list[Any]:
             return [convert(v) for v in values] if values else []
@@ -385,48 +598,130 @@ def _array(item: WireType) -> WireType:
         output=list[item.output],
         input=Annotated[list[item.input], Field(max_length=MAX_LIST_ITEMS)],
         cursor_kind=None,
+        item=item,
     )
 
 
+def _datetime_from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _enum(enum_class: type[Enum]) -> WireType:
+    """Enums travel by Prisma name: the OpenAPI enum lists the names, inputs take only those."""
+    wire_class = _wire_enum(enum_class)
+
+    def member(value: Enum) -> Enum:
+        return enum_class[value.name]
+
+    # The validated value is the model's own member (its `@map`ped value goes to the database);
+    # dumped as it is, not as the wire enum.
+    accepted = Annotated[wire_class, AfterValidator(member), PlainSerializer(_same)]
+    return WireType(enum_names(enum_class), wire_class, accepted, "str")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _wire_enum(enum_class: type[Enum]) -> type[Enum]:
+    """The enum as the API spells it (the OpenAPI schema of the same name): names only."""
+    members = {member.name: member.name for member in enum_class}
+    if all(member.name == member.value for member in enum_class):
+        return enum_class  # already spelled by name: its own schema, as before
+    wire: Any = Enum(enum_class.__name__, members, type=str, module=enum_class.__module__)
+    wire.__doc__ = enum_class.__doc__
+    return wire
+
+
+def _datetime(kind: DateTime) -> WireType:
+    description = "ISO 8601 UTC (`Z`), to the millisecond"
+    output = Annotated[datetime, Field(description=description)]
+    return WireType(iso_utc, output, IsoDatetime, "datetime", from_text=_datetime_from_text)
+
+
+def _time(kind: Time) -> WireType:
+    output = Annotated[
+        datetime, Field(description="A time of day as Prisma returns it: 1970-01-01, UTC")
+    ]
+    accepted = IsoTimeTz if kind.timezone else IsoTime
+    return WireType(time_json, output, accepted, "time", from_text=time.fromisoformat)
+
+
+def _decimal_wire(
+    precision: int | None, scale: int | None, to_json: Any = decimal_json
+) -> WireType:
+    output = Annotated[
+        str,
+        Field(
+            pattern=r"^-?\d+(\.\d+)?(e[-+]\d+)?$",
+            description="Decimal as a string with the exact value (Prisma `Decimal`)",
+            examples=["12.5"],
+        ),
+    ]
+    return WireType(to_json, output, decimal_input(precision, scale), "decimal", from_text=Decimal)
+
+
+def _text(kind: Any, where: str) -> WireType:
+    """A column type with no wire type: served as text, with one warning at start."""
+    if where not in _WARNED:
+        _WARNED.add(where)
+        logger.warning(
+            "column {} has type {} with no wire type of its own: served as a string",
+            where,
+            type(kind).__name__,
+        )
+    return WireType(text_json, str, text_type(), "str")
+
+
+_WARNED: set[str] = set()
+
+
 def wire_type(column: Column[Any]) -> WireType:
-    """The wire type of a column of the generated models."""
-    kind = column.type
+    """The wire type of a column of the generated models (any type: unknown ones as text)."""
+    table = getattr(column, "table", None)
+    return _wire_type(column.type, f"{getattr(table, 'name', '?')}.{column.name}")
+
+
+def _wire_type(kind: Any, where: str) -> WireType:
     if isinstance(kind, ARRAY):
         item_type: Any = kind.item_type  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        item_column: Column[Any] = Column(column.name, item_type)
-        return _array(wire_type(item_column))
+        return _array(_wire_type(item_type, where))
     if isinstance(kind, SAEnum) and kind.enum_class is not None:
-        enum_class: Any = kind.enum_class
-        return WireType(_enum_value, enum_class, enum_class, "str")
+        return _enum(kind.enum_class)
     if isinstance(kind, DateTime):
-        return WireType(
-            iso_utc,
-            Annotated[datetime, Field(description="ISO 8601 UTC (`Z`)")],
-            IsoDatetime,
-            "datetime",
-        )
+        return _datetime(kind)
     if isinstance(kind, Date):
         output = Annotated[datetime, Field(description="ISO 8601, midnight UTC (`@db.Date`)")]
-        return WireType(iso_date, output, IsoDate, "date")
-    if isinstance(kind, Numeric) and kind.asdecimal:
-        precision, scale = kind.precision or 65, kind.scale or 0
-        output = Annotated[
-            str,
-            Field(
-                pattern=r"^-?\d+(\.\d+)?(e[-+]\d+)?$",
-                description="Decimal as a string with the exact value (Prisma `Decimal`)",
-                examples=["12.5"],
-            ),
-        ]
-        return WireType(decimal_json, output, decimal_input(precision, scale), "decimal")
+        return WireType(iso_date, output, IsoDate, "date", from_text=date.fromisoformat)
+    if isinstance(kind, Time):
+        return _time(kind)
+    if isinstance(kind, Float):
+        limit = REAL_MAX if isinstance(kind, REAL) else None
+        return WireType(None, float, float_input(limit=limit), "float")
+    if isinstance(kind, Numeric):
+        return _decimal_wire(kind.precision, kind.scale)
+    if isinstance(kind, MONEY):
+        # asyncpg reads and writes `money` as text: the input goes as a plain decimal string.
+        wire = _decimal_wire(None, 2, money_json)
+        return WireType(
+            wire.to_json,
+            wire.output,
+            Annotated[wire.input, AfterValidator(_plain_decimal)],
+            None,
+        )
     if isinstance(kind, BigInteger):
         output = Annotated[
             str,
             Field(pattern=r"^-?\d+$", description="BigInt as a string of digits (JS-safe)"),
         ]
-        return WireType(_string_or_none, output, BigIntInput, "bigint")
+        return WireType(_string_or_none, output, BigIntInput, "bigint", from_text=int)
+    if isinstance(kind, SmallInteger):
+        return WireType(None, int, Int2, "int")
     if isinstance(kind, Integer):
         return WireType(None, int, Int4, "int")
+    if isinstance(kind, OID):
+        return WireType(None, int, Oid, "bigint")
     if isinstance(kind, Boolean):
         return WireType(None, bool, bool, "bool")
     if isinstance(kind, Uuid):
@@ -435,10 +730,20 @@ def wire_type(column: Column[Any]) -> WireType:
         output = Annotated[
             JsonValue, Field(description="Any JSON value Prisma stored; null when unset")
         ]
-        return WireType(None, output, JsonObject, None)
+        return WireType(None, output, JsonInput, None)
+    if isinstance(kind, LargeBinary):
+        output = Annotated[
+            str, Field(description="Bytes as base64", json_schema_extra={"format": "byte"})
+        ]
+        return WireType(bytes_json, output, BytesInput, None, from_text=base64.b64decode)
     if isinstance(kind, String):
-        return WireType(None, str, text_type(), "str")
-    raise TypeError(f"no wire type for column {column.name!r} of type {kind!r}")
+        length = kind.length
+        return WireType(None, str, text_type(max_length=length or MAX_TEXT_LENGTH), "str")
+    return _text(kind, where)
+
+
+def _plain_decimal(value: Decimal) -> str:
+    return format(value, "f")
 
 
 # ------------------------------------------------------------------------------ base models
@@ -452,29 +757,36 @@ def strip_defaults(schema: dict[str, Any]) -> None:
 
 
 def _title(name: str, _info: object) -> str:
-    # Schema titles are the JSON names (`publishedAt`), not pydantic's `Publishedat`.
-    return to_camel(name)
+    # Schema titles are the JSON names (`publishedAt`, `created_at`), not pydantic's `Publishedat`.
+    return name
 
 
 class InputModel(BaseModel):
-    """Request bodies: camelCase keys (Prisma's field names), unknown keys refused."""
+    """Request bodies: keys are the Prisma field names verbatim, unknown keys refused."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
         field_title_generator=_title,
-        # Only the Prisma names (`authorId`): `author_id` is an unknown field, not a synonym.
-        validate_by_alias=True,
-        validate_by_name=False,
         extra="forbid",
         json_schema_extra=strip_defaults,
     )
 
 
+class RecordModel(BaseModel):
+    """A row of a Prisma model (documentation only: rows are encoded without validation);
+    keys are the Prisma field names verbatim (`created_at` stays `created_at`)."""
+
+    model_config = ConfigDict(field_title_generator=_title)
+
+
+def _camel_title(name: str, _info: object) -> str:
+    return to_camel(name)
+
+
 class OutputModel(BaseModel):
-    """Response bodies (resources: documentation only, rows are encoded without validation)."""
+    """The API's own response documents (diagnostics, list envelopes): camelCase keys."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, field_title_generator=_title
+        alias_generator=to_camel, populate_by_name=True, field_title_generator=_camel_title
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -67,9 +69,19 @@ def dumps_json(value: Any) -> str:
     SQLAlchemy's default). An integer beyond 64 bits, which orjson refuses, goes through the
     standard library, which writes it whole."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_json_default).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value)
+        return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    """Values of list columns SQLite keeps as JSON: a Decimal as its exact text, bytes as
+    base64 (app.schemas reads both back)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 # The dialect the driver path compiles with: its bind processors are SQLAlchemy's (json values

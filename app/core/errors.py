@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -263,6 +264,43 @@ def is_connection_error(exc: BaseException) -> bool:
     }
 
 
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\S+)")
+_SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \S+?\.(\S+)")
+_MAX_REASON = 200
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's exception behind SQLAlchemy's wrapper (asyncpg's is one level further)."""
+    orig = getattr(exc, "orig", None) or exc
+    return getattr(orig, "__cause__", None) or orig
+
+
+def refused_value(exc: BaseException) -> AppError | None:
+    """A value the database refused (a CHECK or NOT NULL constraint, a value out of its
+    column's range, too long, malformed) as a 422 naming the constraint or column; None for
+    any other error. Nothing was written: the request's transaction rolls back."""
+    state = _sqlstate(exc)
+    driver = _driver_error(exc)
+    message = str(driver).strip().splitlines()[0][:_MAX_REASON] if str(driver) else ""
+    constraint = getattr(driver, "constraint_name", None)
+    column = getattr(driver, "column_name", None)
+    check = _SQLITE_CHECK.search(message)
+    if state == "23514" or check:
+        name = constraint or (check.group(1) if check else None)
+        detail = f"The change breaks the check constraint {name!r}."
+        return UnprocessableError(detail, errors=[FieldError(field="body", message=detail)])
+    not_null = _SQLITE_NOT_NULL.search(message)
+    if state == "23502" or not_null:
+        name = column or (not_null.group(1) if not_null else None)
+        detail = f"The column {name!r} may not be null."
+        return UnprocessableError(detail, errors=[FieldError(field="body", message=detail)])
+    if state is not None and state.startswith("22"):
+        # data_exception: out of range, too long, malformed for the column's type.
+        detail = f"A value does not fit its column: {message or 'refused by the database'}."
+        return UnprocessableError(detail, errors=[FieldError(field="body", message=detail)])
+    return None
+
+
 async def unhandled_error(request: Request, exc: Exception) -> Response:
     """503 when the database is unreachable, 409 for an unmapped constraint, else 500."""
     app = request.scope.get("app")
@@ -277,6 +315,10 @@ async def unhandled_error(request: Request, exc: Exception) -> Response:
             detail=ServiceUnavailableError().detail,
             headers={"Retry-After": "1"},
         )
+    refused = refused_value(exc)
+    if refused is not None:
+        logger.info("value refused by the database: {}", refused.detail)
+        return await _app_error(request, refused)
     if isinstance(exc, sa_exc.IntegrityError):
         # The CRUD layer maps the constraints it knows; anything else is still the client's data.
         logger.info("integrity error: {}", type(exc.orig).__name__ if exc.orig else "unknown")
