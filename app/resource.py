@@ -313,7 +313,9 @@ class Resource:
         definitions: dict[str, Any] = {}
         for name, relation in self.relations.items():
             target = resource_for(relation.target).output_model
-            shape: Any = list_of(target) if relation.many else optional(target)
+            shape: Any = list_of(target) if relation.many else target
+            if not relation.many and not relation.required:
+                shape = optional(shape)
             definitions[name] = (shape, Field(default=None, description=relation.description))
         return create_model(
             f"{self.name}WithRelations",
@@ -683,6 +685,12 @@ class Relation:
         return self.to_many
 
     @property
+    def required(self) -> bool:
+        """A to-one relation Prisma types as never null (`author Account`): its foreign key
+        is here and NOT NULL."""
+        return self.direction == "one" and all(not local.nullable for local, _ in self.pairs)
+
+    @property
     def target_name(self) -> str:
         return model_name(self.target)
 
@@ -693,6 +701,8 @@ class Relation:
                 f"With `include={self.name}`: the related {self.target_name} rows "
                 f"(at most {INCLUDE_LIMIT})"
             )
+        if self.required:
+            return f"With `include={self.name}`: the related {self.target_name}"
         return f"With `include={self.name}`: the related {self.target_name}, or null"
 
 
