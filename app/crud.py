@@ -64,6 +64,7 @@ from app.resource import (
     registered,
     resource_for,
 )
+from app.schemas import wire_name
 
 Row = Mapping[Any, Any]
 Key = Mapping[str, Any]
@@ -291,11 +292,20 @@ def _parent_probe(resource: Resource) -> Select[Any]:
     return select(literal_column("1", Integer())).select_from(parent.table).where(clause).limit(1)
 
 
-async def exists_parent(db: Database, resource: Resource, *, parent_key: Key) -> bool:
+async def exists_parent(db: Database | Tx, resource: Resource, *, parent_key: Key) -> bool:
     """Whether the row a nested resource's path names as its parent exists (`parent_key`:
     this resource's foreign key columns → values)."""
     params = {_param(f.column): parent_key[f.column.name] for f in resource.parent_fields}
     return bool(await db.fetch(_parent_probe(resource), params))
+
+
+@cache
+def parent_checked_by_database(resource: Resource) -> bool:
+    """Whether a foreign key refuses a row whose parent is absent (not so for a relation
+    Prisma emulates, `relationMode = "prisma"`: then a create asks first)."""
+    columns = {f.column.name for f in resource.parent_fields}
+    constraints: set[ForeignKeyConstraint] = resource.table.foreign_key_constraints
+    return any({c.name for c in constraint.columns} == columns for constraint in constraints)
 
 
 async def list_rows(
@@ -549,12 +559,14 @@ def _missing_reference(resource: Resource, values: Mapping[str, Any], name: str 
             continue
         fields = [resource.field_of(c) for c in columns]
         parent = parent_of(resource)
+        # Every column of the key it refers to (a composite foreign key names them all).
+        refers = [(wire_name(e.column), values.get(e.parent.name)) for e in constraint.elements]
         if parent is not None and any(f in resource.parent_fields for f in fields):
-            return NotFoundError(f"No {parent.label} with id {values.get(columns[0].name)!r}.")
+            what = " and ".join(f"{name} {value!r}" for name, value in refers)
+            return NotFoundError(f"No {parent.label} with {what}.")
         target_table = constraint.referred_table.name
         label = next((r.label for r in _resources_with_table(target_table)), target_table.lower())
-        value = values.get(columns[0].name)
-        detail = f"No {label} with id {value}."
+        detail = f"No {label} with {' and '.join(f'{name} {value}' for name, value in refers)}."
         return ConflictError(
             detail, errors=[FieldError(field=f"body.{f.name}", message=detail) for f in fields]
         )

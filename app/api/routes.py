@@ -226,7 +226,7 @@ async def read_list(
     return Response(orjson.dumps(payload), media_type=JSON)
 
 
-async def _require_parent(db: Database, resource: Resource, parent_key: crud.Key) -> None:
+async def _require_parent(db: Database | Tx, resource: Resource, parent_key: crud.Key) -> None:
     parent, relation = parent_of(resource), resource.parent_relation
     assert parent is not None
     assert relation is not None
@@ -440,8 +440,11 @@ class Writes:
     ) -> Response:
         resource = self.resource
         if parent_key is not None:
-            for info in resource.parent_fields:
-                check_key(resource, info, parent_key[info.column.name])
+            if crud.parent_checked_by_database(resource):
+                for info in resource.parent_fields:
+                    check_key(resource, info, parent_key[info.column.name])
+            else:
+                await _require_parent(db, resource, parent_key)
         row = await crud.create_row(db, resource, data=body, parent_key=parent_key)
         headers = {"Location": self.location(request, row)}
         return json_response(resource.to_json(row), status_code=201, headers=headers)

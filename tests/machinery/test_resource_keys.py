@@ -136,6 +136,11 @@ async def test_nested_composite_key_named_after_the_foreign_key(mx: httpx.AsyncC
     assert ok(await mx.get(f"{API}/posts/{other['id']}/comments/", headers=ALL))["data"] == []
     problem(await mx.get(f"{API}/posts/777777/comments/", headers=ALL), 404)
     problem(await mx.get(f"{API}/posts/abc/comments/1", headers=ALL), 422)
+    # No foreign key in the database for this relation: the create asks for the post first.
+    absent = await mx.post(
+        f"{API}/posts/777777/comments/", json={"id": 1, "body": "x"}, headers=ALL
+    )
+    assert "No post with id 777777" in problem(absent, 404)["detail"]
     assert (await mx.delete(f"{comments}1", headers=ALL)).status_code == 204
 
 
@@ -165,3 +170,14 @@ async def test_openapi_path_parameters_are_the_fields(mx: httpx.AsyncClient) -> 
     }
     assert paths["/api/v1/settings/{name}/{scope}"]["get"]["operationId"] == "getSetting"
     assert paths["/api/v1/posts/{postId}/comments/"]["get"]["operationId"] == "listComments"
+
+
+async def test_a_foreign_key_to_nothing_is_a_409_naming_the_field(mx: httpx.AsyncClient) -> None:
+    response = await mx.post(
+        f"{API}/posts/", json={"title": "t", "authorId": "nobody"}, headers=ALL
+    )
+    body = problem(response, 409)
+    assert body["detail"] == "No account with id nobody."
+    assert [error["field"] for error in body["errors"]] == ["body.authorId"]
+    missing = await mx.post(f"{API}/profiles/", json={"accountId": "nobody"}, headers=ALL)
+    assert problem(missing, 409)["errors"][0]["field"] == "body.accountId"
