@@ -7,6 +7,12 @@ module derives, once at import, the wire models (named after the Prisma model in
 models and the JSON encoder of a row. `app.crud` runs the statements, `app.api.routes` turns
 a resource into routes and `app.api.hot` serves its reads without FastAPI's machinery.
 
+Keys: every primary key shape is served, one path parameter per key field named after it
+(`/rate-limits/{key}/{action}/{bucket}`); a nested resource's parent part is named after its
+own foreign key fields (`/pages/{pageId}/revisions/{revision}`). Relations are named by their
+Prisma field (`info["prisma"]` when the Python attribute differs) and come back in Prisma's
+shape. `hidden` fields are never served, included, documented, accepted, filtered or ordered on.
+
 A declaration naming a field or relation the generated model does not have raises
 `ResourceError` at import (the app does not start, `make smoke` and the tests fail) with the
 model and the field, so `make orm` after a migration shows what to fix.
