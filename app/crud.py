@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, cast
@@ -22,6 +23,7 @@ from sqlalchemy import (
     JSON,
     Column,
     ColumnElement,
+    DateTime,
     ForeignKeyConstraint,
     Integer,
     Select,
@@ -65,6 +67,7 @@ from app.resource import (
     registered,
     resource_for,
 )
+from app.schemas import wire_name
 
 Row = Mapping[Any, Any]
 Key = Mapping[str, Any]
@@ -88,7 +91,8 @@ def _param(column: Column[Any]) -> str:
 
 
 def _key_clause(resource: Resource) -> ColumnElement[bool]:
-    return and_(*(f.column == bindparam(_param(f.column)) for f in resource.primary_key))
+    """The row of an item path: every key field (parent part included) equals its value."""
+    return and_(*(f.column == bindparam(_param(f.column)) for f in resource.key_fields))
 
 
 @cache
@@ -103,8 +107,8 @@ def _lock_by_key(resource: Resource) -> Select[Any]:
 
 @cache
 def _key_names(resource: Resource) -> tuple[tuple[str, str], ...]:
-    """(bound parameter, column name) of each primary key column."""
-    return tuple((_param(f.column), f.column.name) for f in resource.primary_key)
+    """(bound parameter, column name) of each key column of the item path."""
+    return tuple((_param(f.column), f.column.name) for f in resource.key_fields)
 
 
 def key_params(resource: Resource, key: Key) -> dict[str, Any]:
@@ -149,18 +153,36 @@ def _before(left: Any, right: Any) -> ColumnElement[bool]:
     return left < right
 
 
+def tie_columns(resource: Resource, info: FieldInfo) -> list[Column[Any]]:
+    return [f.column for f in resource.ties(info)]
+
+
+def _row_value(columns: Sequence[Any]) -> Any:
+    return columns[0] if len(columns) == 1 else tuple_(*columns)
+
+
+def after_params(position: Position) -> dict[str, Any]:
+    """The bound values of `_after`: the sort value and each tie-breaking key value."""
+    found: Any = position.id
+    ids = cast("tuple[Any, ...]", found if isinstance(found, tuple) else (found,))
+    params = {"after_value": position.value}
+    params |= {f"after_id_{n}": value for n, value in enumerate(ids)}
+    return params
+
+
 def _after(resource: Resource, order: Order, *, value_is_null: bool) -> ColumnElement[bool]:
-    """Rows strictly after the position (:after_value, :after_id) in `order` (NULLs last)."""
+    """Rows strictly after the position (:after_value, :after_id_N…) in `order` (NULLs last)."""
     info = resource.fields[order.column]
-    column, tie = info.column, resource.key.column
+    column, ties = info.column, tie_columns(resource, info)
     beyond = _before if order.descending else _beyond
     value = bindparam("after_value", type_=column.type)
-    last_id = bindparam("after_id", type_=tie.type)
-    if info is resource.key:
+    last = [bindparam(f"after_id_{n}", type_=tie.type) for n, tie in enumerate(ties)]
+    if not ties:
         return beyond(column, value)
     if not info.nullable:
         # A row-value comparison: PostgreSQL walks a (column, id) index with it.
-        return beyond(tuple_(column, tie), tuple_(value, last_id))
+        return beyond(tuple_(column, *ties), tuple_(value, *last))
+    tie, last_id = _row_value(ties), _row_value(last)
     if value_is_null:
         return and_(column.is_(None), beyond(tie, last_id))
     return or_(column.is_(None), beyond(column, value), and_(column == value, beyond(tie, last_id)))
@@ -168,13 +190,9 @@ def _after(resource: Resource, order: Order, *, value_is_null: bool) -> ColumnEl
 
 def _order_by(resource: Resource, order: Order) -> list[Any]:
     info = resource.fields[order.column]
-    column, tie = info.column, resource.key.column
-    clauses: list[Any] = [column.is_(None).asc()] if info.nullable else []
-    if info is resource.key:
-        return [column.desc() if order.descending else column.asc()]
-    if order.descending:
-        return [*clauses, column.desc(), tie.desc()]
-    return [*clauses, column.asc(), tie.asc()]
+    columns = [info.column, *tie_columns(resource, info)]
+    clauses: list[Any] = [info.column.is_(None).asc()] if info.nullable else []
+    return clauses + [c.desc() if order.descending else c.asc() for c in columns]
 
 
 def _parent_clause(resource: Resource) -> list[ColumnElement[bool]]:
@@ -267,6 +285,32 @@ async def exists_row(db: Database, resource: Resource, *, key: Key) -> bool:
     return bool(await db.fetch(_by_key(resource), key_params(resource, key)))
 
 
+@cache
+def _parent_probe(resource: Resource) -> Select[Any]:
+    relation = resource.parent_relation
+    parent = parent_of(resource)
+    assert relation is not None
+    assert parent is not None
+    clause = and_(*(remote == bindparam(_param(local)) for local, remote in relation.pairs))
+    return select(literal_column("1", Integer())).select_from(parent.table).where(clause).limit(1)
+
+
+async def exists_parent(db: Database | Tx, resource: Resource, *, parent_key: Key) -> bool:
+    """Whether the row a nested resource's path names as its parent exists (`parent_key`:
+    this resource's foreign key columns → values)."""
+    params = {_param(f.column): parent_key[f.column.name] for f in resource.parent_fields}
+    return bool(await db.fetch(_parent_probe(resource), params))
+
+
+@cache
+def parent_checked_by_database(resource: Resource) -> bool:
+    """Whether a foreign key refuses a row whose parent is absent (not so for a relation
+    Prisma emulates, `relationMode = "prisma"`: then a create asks first)."""
+    columns = {f.column.name for f in resource.parent_fields}
+    constraints: set[ForeignKeyConstraint] = resource.table.foreign_key_constraints
+    return any({c.name for c in constraint.columns} == columns for constraint in constraints)
+
+
 async def list_rows(
     db: Database,
     resource: Resource,
@@ -292,7 +336,7 @@ async def list_rows(
     after_shape = None
     if after is not None:
         after_shape = "null" if after.value is None else "value"
-        params |= {"after_value": after.value, "after_id": after.id}
+        params |= after_params(after)
     statement = _list_statement(
         resource, dialect, order, shape, after_shape, joins, limit + 1, bool(offset)
     )
@@ -302,7 +346,9 @@ async def list_rows(
         rows = rows[:limit]
         last = rows[-1]
         column = resource.fields[order.column].column.name
-        next_position = Position(value=last[column], id=last[resource.key.column.name])
+        tie = tie_columns(resource, resource.fields[order.column])
+        ids = tuple(last[column.name] for column in tie)
+        next_position = Position(value=last[column], id=ids[0] if len(ids) == 1 else ids)
     count = None
     if with_count:
         count = (await db.fetch(_count_statement(resource, dialect, shape), params))[0]["count"]
@@ -320,37 +366,64 @@ def any_of(column: Column[Any], dialect: str, name: str = "keys") -> ColumnEleme
     return column.in_(bindparam(name, expanding=True))
 
 
+def _any_row(columns: Sequence[Column[Any]], dialect: str) -> ColumnElement[bool]:
+    """The row value of `columns` is one of the keys bound as `keys_0`, `keys_1`, … (one list
+    per column): a composite foreign key's relation."""
+    if len(columns) == 1:
+        return any_of(columns[0], dialect)
+    if dialect == "postgresql":
+        arrays = [
+            bindparam(f"keys_{n}", type_=postgresql.ARRAY(c.type)) for n, c in enumerate(columns)
+        ]
+        names = [f"k{n}" for n in range(len(columns))]
+        pairs = select(func.unnest(*arrays).table_valued(*names))
+        return tuple_(*columns).in_(pairs)
+    return tuple_(*columns).in_(bindparam("keys", expanding=True))
+
+
+def _key_params(keys: Sequence[Any], width: int, dialect: str) -> dict[str, Any]:
+    if width == 1 or dialect != "postgresql":
+        return {"keys": list(keys)}
+    return {f"keys_{n}": [key[n] for key in keys] for n in range(width)}
+
+
 @cache
 def _include_statement(relation: Relation, dialect: str, limit: int) -> Select[Any]:
     """One query for a relation of many parent rows (`:keys` = their join values)."""
     target = resource_for(relation.target)
+    remotes = [remote for _, remote in relation.pairs]
+    owner_labels = [c.label(f"__owner{n}") for n, c in enumerate(remotes)]
     if relation.direction == "one":
-        (_, remote), *_ = relation.pairs
-        return select(*target.columns, remote.label("__owner")).where(any_of(remote, dialect))
+        return select(*target.columns, *owner_labels).where(_any_row(remotes, dialect))
     order = _order_by(target, target.default)
-    if relation.direction == "many":
-        (_, owner), *_ = relation.pairs
-        source: Any = target.table
-        owner_column = owner
-    else:
+    source: Any = target.table
+    if relation.direction == "link":
         assert relation.secondary is not None
-        (_, owner_column), *_ = relation.pairs
-        (target_column, join_column), *_ = relation.target_pairs
-        source = target.table.join(relation.secondary, target_column == join_column)
-    rank = func.row_number().over(partition_by=owner_column, order_by=order).label("__rank")
+        on = and_(*(column == join for column, join in relation.target_pairs))
+        source = target.table.join(relation.secondary, on)
+    rank = func.row_number().over(partition_by=remotes, order_by=order).label("__rank")
     ranked = (
-        select(*target.columns, owner_column.label("__owner"), rank)
+        select(*target.columns, *owner_labels, rank)
         .select_from(source)
-        .where(any_of(owner_column, dialect))
+        .where(_any_row(remotes, dialect))
         .subquery()
     )
     columns = [ranked.c[c.name] for c in target.columns]
+    owners = [ranked.c[label.name] for label in owner_labels]
     return cast(
         "Select[Any]",
-        select(*columns, ranked.c["__owner"])
+        select(*columns, *owners)
         .where(ranked.c["__rank"] <= limit)
-        .order_by(ranked.c["__owner"], ranked.c["__rank"]),
+        .order_by(*owners, ranked.c["__rank"]),
     )
+
+
+def _owner(row: Row, names: Sequence[str]) -> Any:
+    """The join value of a row: one column's value, or a tuple (None when any part is)."""
+    if len(names) == 1:
+        return row[names[0]]
+    values = tuple(row[name] for name in names)
+    return None if None in values else values
 
 
 async def include(
@@ -362,26 +435,30 @@ async def include(
     joined: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """The rows as JSON objects with the named relations added: one query per relation, but
-    for those the rows' own statement `joined` (their columns labelled `name.column`)."""
+    for those the rows' own statement `joined` (their columns labelled `name.column`). A
+    to-many relation is a list; a to-one relation (either side of a one-to-one) an object or
+    null, as Prisma Client returns them."""
     bodies = [resource.to_json(row) for row in rows]
     for name in names:
         relation = resource.relations[name]
+        target = resource_for(relation.target)
         if name in joined:
-            target = resource_for(relation.target)
-            key = f"{name}.{target.key.column.name}"
+            key = f"{name}.{target.primary_key[0].column.name}"
             to_json = _joined_encoder(target, name)
             for body, row in zip(bodies, rows, strict=True):
                 body[name] = to_json(row) if row[key] is not None else None
             continue
-        (local, _), *_ = relation.pairs
-        owners = [row[local.name] for row in rows]
+        locals_ = [local.name for local, _ in relation.pairs]
+        owners = [_owner(row, locals_) for row in rows]
         keys = list(dict.fromkeys(k for k in owners if k is not None))
-        target = resource_for(relation.target)
         related: dict[Any, list[dict[str, Any]]] = {}
         if keys:
-            statement = _include_statement(relation, db.dialect, resource.include_limit)
-            for row in await db.fetch(statement, {"keys": keys}):
-                related.setdefault(row["__owner"], []).append(target.to_json(row))
+            limit = resource.include_limit if relation.many else 1
+            statement = _include_statement(relation, db.dialect, limit)
+            params = _key_params(keys, len(locals_), db.dialect)
+            labels = [f"__owner{n}" for n in range(len(locals_))]
+            for row in await db.fetch(statement, params):
+                related.setdefault(_owner(row, labels), []).append(target.to_json(row))
         for body, owner in zip(bodies, owners, strict=True):
             found = related.get(owner, [])
             body[name] = found if relation.many else (found[0] if found else None)
@@ -433,7 +510,7 @@ def _default_value(info: FieldInfo) -> Any:
 def _literal(sql: str, info: FieldInfo) -> Any:
     """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`, `'{}'`)."""
     sql = sql.split("::", 1)[0].strip()
-    if sql.upper() in {"CURRENT_TIMESTAMP", "NOW()"}:
+    if _is_now(sql):
         return utcnow()
     if "(" in sql and not sql.startswith("'"):
         return _KEEP  # a database function (`gen_random_uuid()`): the row keeps its value
@@ -493,12 +570,14 @@ def _missing_reference(resource: Resource, values: Mapping[str, Any], name: str 
             continue
         fields = [resource.field_of(c) for c in columns]
         parent = parent_of(resource)
+        # Every column of the key it refers to (a composite foreign key names them all).
+        refers = [(wire_name(e.column), values.get(e.parent.name)) for e in constraint.elements]
         if parent is not None and any(f in resource.parent_fields for f in fields):
-            return NotFoundError(f"No {parent.label} with id {values.get(columns[0].name)!r}.")
+            what = " and ".join(f"{name} {value!r}" for name, value in refers)
+            return NotFoundError(f"No {parent.label} with {what}.")
         target_table = constraint.referred_table.name
         label = next((r.label for r in _resources_with_table(target_table)), target_table.lower())
-        value = values.get(columns[0].name)
-        detail = f"No {label} with id {value}."
+        detail = f"No {label} with {' and '.join(f'{name} {value}' for name, value in refers)}."
         return ConflictError(
             detail, errors=[FieldError(field=f"body.{f.name}", message=detail) for f in fields]
         )
@@ -563,14 +642,35 @@ def _apply_defaults(resource: Resource, values: dict[str, Any], *, on_update: bo
             values[name] = default.arg(None) if default.is_callable else default.arg
 
 
+def _is_now(sql: str | None) -> bool:
+    text = (sql or "").strip().upper()
+    return text.startswith("CURRENT_TIMESTAMP") or text in {"NOW()", "LOCALTIMESTAMP"}
+
+
 @cache
-def _sqlite_now_columns(resource: Resource) -> tuple[str, ...]:
-    # SQLite's CURRENT_TIMESTAMP has no milliseconds and sorts apart from the driver's format.
-    return tuple(
-        c.name
-        for c in resource.table.columns
-        if c.default is None and _server_default(c) == "CURRENT_TIMESTAMP"
-    )
+def _now_columns(resource: Resource) -> tuple[tuple[str, bool], ...]:
+    """(column name, timezone-aware) of the timestamps a create sets to its one instant, as
+    Prisma does: `@default(now())` (a server default, read from no clock of ours otherwise)
+    and `@updatedAt` (the client-side `utcnow` default)."""
+    found: list[tuple[str, bool]] = []
+    for column in resource.table.columns:
+        if not isinstance(column.type, DateTime):
+            continue
+        default = column.default
+        is_updated_at = default is not None and getattr(default, "arg", None) is utcnow
+        if is_updated_at or (default is None and _is_now(_server_default(column))):
+            found.append((column.name, bool(column.type.timezone)))
+    return tuple(found)
+
+
+def _set_now(resource: Resource, values: dict[str, Any]) -> None:
+    columns = _now_columns(resource)
+    if not columns:
+        return
+    now = utcnow()
+    for name, aware in columns:
+        if values.get(name) is None:
+            values[name] = now.replace(tzinfo=UTC) if aware else now
 
 
 async def _returning(
@@ -630,10 +730,8 @@ async def create_row(
     values = {k: v for k, v in _values(resource, data).items() if v is not None}
     values.update(parent_key or {})
     dialect = db.dialect
+    _set_now(resource, values)
     _apply_defaults(resource, values, on_update=False)
-    if dialect == "sqlite":
-        for name in _sqlite_now_columns(resource):
-            values.setdefault(name, utcnow())
     sent = frozenset(data.model_fields_set)
     hooks = resource.hooks
     if hooks.before_create is not None:

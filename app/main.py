@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import hmac
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 
 import sentry_sdk
@@ -20,12 +20,12 @@ from app.api.hot import HotPath
 from app.api.main import api_routers
 from app.core.config import Settings, get_settings
 from app.core.db import create_database, create_engine, prepare_embedded_database
-from app.core.declarations import V1
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, flush_logs
 from app.core.metrics import install_metrics, start_metrics, stop_metrics
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
+from app.resource import Link, Resource
 
 API_PREFIX = "/api/v1"
 
@@ -56,9 +56,19 @@ def init_sentry(settings: Settings) -> bool:
     return True
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI app for these settings (the process's settings by default)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    resources: Sequence[Resource] | None = None,
+    links: Sequence[Link] | None = None,
+) -> FastAPI:
+    """Build the ASGI app for these settings (the process's settings by default), serving
+    these resources and links (by default app.resources' `V1` and `LINKS`)."""
     settings = settings or get_settings()
+    if resources is None:
+        from app.core.declarations import LINKS, V1
+
+        resources, links = V1, LINKS if links is None else links
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
@@ -118,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.SECRET_KEY.get_secret_value().encode(), b"app-api cursor", hashlib.sha256
     ).digest()
     install_error_handlers(app)
-    routers = api_routers(settings)
+    routers = api_routers(settings, resources, links or ())
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
@@ -126,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         HotPath,
         prefix=API_PREFIX,
-        resources=V1,
+        resources=tuple(resources),
         routes=[route for router in routers for route in router.routes],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -64,6 +64,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal | UUID):
         return str(value)
+    if isinstance(value, tuple):
+        return [_plain(item) for item in cast("tuple[Any, ...]", value)]
     if isinstance(value, Enum):
         return value.value
     return value
@@ -142,6 +144,17 @@ def _typed(kind: str | None, value: Any) -> Any:
     return value
 
 
+def _typed_id(kinds: Sequence[str | None], value: Any) -> Any:
+    """The tie-breaking key of a position: one value, or a list of them for a composite key."""
+    if len(kinds) == 1:
+        return _typed(kinds[0], value)
+    if not isinstance(value, list) or len(cast("list[Any]", value)) != len(kinds):
+        raise _MalformedError
+    return tuple(
+        _typed(kind, item) for kind, item in zip(kinds, cast("list[Any]", value), strict=True)
+    )
+
+
 def decode_cursor(
     cursor: str,
     order: Order,
@@ -149,7 +162,7 @@ def decode_cursor(
     key: bytes,
     value_kind: str | None = "str",
     nullable: bool = False,
-    id_kind: str | None = "str",
+    id_kinds: Sequence[str | None] = ("str",),
 ) -> Position:
     """The position a cursor names; 422 when it is malformed, forged or for another order."""
     try:
@@ -170,7 +183,7 @@ def decode_cursor(
     try:
         # Signed, so made by this service, but maybe not in the shape this version reads (a
         # cursor from another release): refuse it like any other bad cursor, never a 500.
-        typed_id = _typed(id_kind, row_id)
+        typed_id = _typed_id(id_kinds, row_id)
         if value is None:
             if not nullable:
                 raise _MalformedError

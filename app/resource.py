@@ -7,6 +7,12 @@ module derives, once at import, the wire models (named after the Prisma model in
 models and the JSON encoder of a row. `app.crud` runs the statements, `app.api.routes` turns
 a resource into routes and `app.api.hot` serves its reads without FastAPI's machinery.
 
+Keys: every primary key shape is served, one path parameter per key field named after it
+(`/rate-limits/{key}/{action}/{bucket}`); a nested resource's parent part is named after its
+own foreign key fields (`/pages/{pageId}/revisions/{revision}`). Relations are named by their
+Prisma field (`info["prisma"]` when the Python attribute differs) and come back in Prisma's
+shape. `hidden` fields are never served, included, documented, accepted, filtered or ordered on.
+
 A declaration naming a field or relation the generated model does not have raises
 `ResourceError` at import (the app does not start, `make smoke` and the tests fail) with the
 model and the field, so `make orm` after a migration shows what to fix.
@@ -14,6 +20,7 @@ model and the field, so `make orm` after a migration shows what to fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -96,7 +103,8 @@ class Resource:
     """One Prisma model served over HTTP. Field names are Prisma's (`authorId`)."""
 
     model: type[SQLModel]
-    segment: str
+    # The URL segment; default: the kebab-case plural of the model name (`site-settings`).
+    segment: str = ""
     writable: tuple[str, ...] = ()
     orderings: tuple[str, ...] = ()
     default_order: str | None = None
@@ -110,15 +118,23 @@ class Resource:
     hooks: Hooks = Hooks()
     # Nested under the resource of this relation (`page` → /pages/{id}/revisions/...).
     parent: str | None = None
+    # The plural of the model name in operation ids (`listSiteSettings`); default: English rules.
     plural: str | None = None
     include_limit: int = INCLUDE_LIMIT
+    # Fields never served, accepted, filtered or ordered on (`password`, `twoFactorSecret`).
+    hidden: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.segment:
+            object.__setattr__(self, "segment", segment_of(self.plural_name))
 
     # ---------------------------------------------------------------- the table
 
     @cached_property
     def name(self) -> str:
-        """The Prisma model name (`PageRevision`): schema names and operation ids."""
-        return self.model.__name__
+        """The Prisma model name (`PageRevision`): schema names and operation ids. A class the
+        generator renamed for Python (`Field_`: `Field` is SQLModel's) keeps Prisma's name."""
+        return model_name(self.model)
 
     @cached_property
     def plural_name(self) -> str:
@@ -127,7 +143,12 @@ class Resource:
     @cached_property
     def label(self) -> str:
         """For messages: `page revision`."""
-        return "".join(f" {c.lower()}" if c.isupper() else c for c in self.name).strip()
+        return label_of(self.name)
+
+    @cached_property
+    def a_label(self) -> str:
+        """The label with its article: `a page`, `an envelope`."""
+        return with_article(self.label)
 
     @cached_property
     def table(self) -> Table:
@@ -138,9 +159,25 @@ class Resource:
         return not self.writable
 
     @cached_property
-    def fields(self) -> dict[str, FieldInfo]:
-        """Every column by Prisma field name, in the model's order."""
+    def all_fields(self) -> dict[str, FieldInfo]:
+        """Every column by Prisma field name, in the model's order, hidden ones included."""
         return {info.name: info for info in map(FieldInfo.of, self.table.columns)}
+
+    @cached_property
+    def fields(self) -> dict[str, FieldInfo]:
+        """The fields the API serves: every column but the hidden ones."""
+        hidden = self.hidden_fields
+        return {name: info for name, info in self.all_fields.items() if info not in hidden}
+
+    @cached_property
+    def hidden_fields(self) -> tuple[FieldInfo, ...]:
+        found: list[FieldInfo] = []
+        for name in self.hidden:
+            info = self.all_fields.get(name)
+            if info is None:
+                raise self._unknown(name, "hidden")
+            found.append(info)
+        return tuple(found)
 
     @cached_property
     def columns(self) -> tuple[Column[Any], ...]:
@@ -148,7 +185,7 @@ class Resource:
 
     @cached_property
     def primary_key(self) -> tuple[FieldInfo, ...]:
-        return tuple(f for f in self.fields.values() if f.column.primary_key)
+        return tuple(f for f in self.all_fields.values() if f.column.primary_key)
 
     @cached_property
     def parent_relation(self) -> Relation | None:
@@ -162,26 +199,54 @@ class Resource:
         return tuple(self.field_of(column) for column, _ in self.parent_relation.pairs)
 
     @cached_property
-    def key(self) -> FieldInfo:
-        """The field in this resource's own URL: `/{segment}/{key}`."""
-        own = [f for f in self.primary_key if f not in self.parent_fields]
-        if len(own) != 1:
-            raise ResourceError(f"{self.name}: needs exactly one primary key field of its own")
-        return own[0]
+    def own_key(self) -> tuple[FieldInfo, ...]:
+        """The primary key fields after the parent's part of the URL (all of them at the top
+        level): `/{segment}/{key}/{key}…`. In a list they break ties of the ordering."""
+        if not self.primary_key:
+            raise ResourceError(f"{self.name}: the generated model has no primary key to serve")
+        own = tuple(f for f in self.primary_key if f not in self.parent_fields)
+        if not own:
+            raise ResourceError(
+                f"{self.name}: its primary key is its parent's ({', '.join(names(self.parent_fields))}),"
+                " so it has no URL of its own under the parent: declare it without `parent`"
+            )
+        hidden = [f.name for f in own + self.parent_fields if f in self.hidden_fields]
+        if hidden:
+            raise ResourceError(f"{self.name}: key fields cannot be hidden ({', '.join(hidden)})")
+        return own
+
+    @cached_property
+    def key_fields(self) -> tuple[FieldInfo, ...]:
+        """The path parameters of an item, in URL order, each named after its field:
+        `/pages/{pageId}/revisions/{revision}`, `/rate-limits/{key}/{action}/{bucket}`."""
+        return self.parent_fields + self.own_key
+
+    def ties(self, info: FieldInfo) -> tuple[FieldInfo, ...]:
+        """The key fields that break ties of an ordering on `info` (in a nested list the
+        parent's part is fixed): none when `info` is the whole key."""
+        return tuple(f for f in self.own_key if f is not info)
 
     def field_of(self, column: Column[Any]) -> FieldInfo:
-        return next(f for f in self.fields.values() if f.column is column)
+        return next(f for f in self.all_fields.values() if f.column is column)
 
     def field_named(self, name: str, *, role: str) -> FieldInfo:
         info = self.fields.get(name)
         if info is None:
-            known = ", ".join(self.fields)
-            raise ResourceError(
-                f"resource {self.segment!r}: {role} names {name!r}, which the generated model "
-                f"app.models.{self.name} does not have (fields: {known}). Update the "
-                "declaration in app/resources.py after `make orm`."
-            )
+            raise self._unknown(name, role)
         return info
+
+    def _unknown(self, name: str, role: str) -> ResourceError:
+        if name in self.all_fields:
+            return ResourceError(
+                f"resource {self.segment!r}: {role} names {name!r}, which is hidden "
+                f"(hidden fields are never served, written, filtered or ordered on)."
+            )
+        known = ", ".join(self.all_fields)
+        return ResourceError(
+            f"resource {self.segment!r}: {role} names {name!r}, which the generated model "
+            f"{self.model.__module__}.{self.model.__name__} does not have (fields: {known}). "
+            "Update the declaration after `make orm`."
+        )
 
     @cached_property
     def scope(self) -> str:
@@ -191,15 +256,23 @@ class Resource:
 
     # ---------------------------------------------------------------- relations
 
-    def relation(self, name: str) -> Relation:
+    @cached_property
+    def all_relations(self) -> dict[str, Relation]:
+        """Every relation of the model by its Prisma field name (the generator records it in
+        `info["prisma"]` when the Python attribute differs, e.g. `from_` for `from`)."""
         relationships = inspect(self.model).relationships
-        if name not in relationships:
-            known = ", ".join(relationships.keys())
+        found = (Relation.of(attribute, prop) for attribute, prop in relationships.items())
+        return {relation.name: relation for relation in found}
+
+    def relation(self, name: str) -> Relation:
+        relation = self.all_relations.get(name)
+        if relation is None:
+            known = ", ".join(self.all_relations) or "none"
             raise ResourceError(
                 f"resource {self.segment!r}: relation {name!r} is not on the generated model "
-                f"app.models.{self.name} (relations: {known})."
+                f"{self.model.__module__}.{self.model.__name__} (relations: {known})."
             )
-        return Relation.of(name, relationships[name])
+        return relation
 
     @cached_property
     def relations(self) -> dict[str, Relation]:
@@ -234,7 +307,7 @@ class Resource:
         return create_model(
             self.name,
             __base__=RecordModel,
-            __doc__=f"A {self.label} as the API returns it: the fields of Prisma's `{self.name}`.",
+            __doc__=f"{capitalized(self.a_label)} as the API returns it: the fields of Prisma's `{self.name}`.",
             **definitions,
         )
 
@@ -246,12 +319,14 @@ class Resource:
         definitions: dict[str, Any] = {}
         for name, relation in self.relations.items():
             target = resource_for(relation.target).output_model
-            shape: Any = list_of(target) if relation.many else optional(target)
+            shape: Any = list_of(target) if relation.many else target
+            if not relation.many and not relation.required:
+                shape = optional(shape)
             definitions[name] = (shape, Field(default=None, description=relation.description))
         return create_model(
             f"{self.name}WithRelations",
             __base__=self.output_model,
-            __doc__=f"A {self.label} with the relations named in `include`.",
+            __doc__=f"{capitalized(self.a_label)} with the relations named in `include`.",
             **definitions,
         )
 
@@ -356,7 +431,7 @@ class Resource:
 
     @cached_property
     def order_fields(self) -> tuple[str, ...]:
-        return self.orderings or (self.key.name,)
+        return self.orderings or (self.own_key[0].name,)
 
     def filter_fields(self, name: str, spec: Filter) -> tuple[FieldInfo, ...]:
         return tuple(self.field_named(f, role=f"filter {name!r}") for f in spec.fields or (name,))
@@ -445,8 +520,24 @@ class Resource:
             **definitions,
         )
 
+    def _check_parent(self) -> None:
+        relation = self.parent_relation
+        if relation is None:
+            return
+        if relation.direction != "one":
+            raise ResourceError(
+                f"{self.name}: parent {self.parent!r} must be a to-one relation with the foreign key "
+                "on this model"
+            )
+        parent = resource_for(relation.target)
+        if parent.parent is not None:
+            raise ResourceError(
+                f"{self.name}: parent {parent.name} is itself nested; nest one level only"
+            )
+
     def check(self) -> None:
         """Derive everything now: a declaration that does not match the models fails at import."""
+        _ = self.hidden_fields
         roles = {"writable": self.writable, "derived": self.derived, "orderings": self.orderings}
         roles |= {"types": tuple(self.types), "descriptions": tuple(self.descriptions)}
         for role, names in roles.items():
@@ -454,7 +545,9 @@ class Resource:
                 self.field_named(name, role=role)
         for name, spec in self.filters.items():
             self._filter_type(name, spec)
-        _ = (self.key, self.order, self.default, self.relations, self.list_query, self.get_query)
+        _ = (self.key_fields, self.order, self.default, self.relations)
+        _ = (self.list_query, self.get_query)
+        self._check_parent()
         _ = (self.output_model, self.included_model, self.list_model, self.to_json)
         if self.writable:
             _ = (self.create_model, self.replace_model, self.update_model)
@@ -486,9 +579,25 @@ class Link:
         return singular[0].upper() + singular[1:]
 
     @cached_property
+    def owner_key(self) -> FieldInfo:
+        return _single_key(self.owner, "a link's owner")
+
+    @cached_property
+    def target_key(self) -> FieldInfo:
+        return _single_key(self.target, "a link's target")
+
+    @cached_property
     def param(self) -> str:
-        """The path parameter of the target's key: `tagId`."""
-        return self.target.name[0].lower() + self.target.name[1:] + "Id"
+        """The path parameter of the target's key: `tagId` (never the owner's own name)."""
+        name = self.target.name[0].lower() + self.target.name[1:]
+        param = name + self.target_key.name[0].upper() + self.target_key.name[1:]
+        return param if param != self.owner_key.name else f"target{param[0].upper()}{param[1:]}"
+
+
+def _single_key(resource: Resource, role: str) -> FieldInfo:
+    if resource.parent is not None or len(resource.own_key) != 1:
+        raise ResourceError(f"{resource.name}: {role} needs a single-field key at the top level")
+    return resource.own_key[0]
 
 
 # ------------------------------------------------------------------------------ derived parts
@@ -548,16 +657,21 @@ class Relation:
 
     name: str
     target: type[SQLModel]
-    direction: str  # "one" (many-to-one), "many" (one-to-many), "link" (many-to-many)
+    # "one" (the foreign key is here: many-to-one, or the owning side of a one-to-one),
+    # "many" (the foreign key is on the target), "link" (many-to-many through a join table).
+    direction: str
     # (column on this side, column on the other side) — for "link": this side ↔ join table.
     pairs: tuple[tuple[Column[Any], Column[Any]], ...]
     secondary: Table | None = None
     # For "link": (target column, join table column).
     target_pairs: tuple[tuple[Column[Any], Column[Any]], ...] = ()
+    # Prisma's shape: a list (`X[]`), or one object or null (`X`, `X?`, a one-to-one's back side).
+    to_many: bool = True
 
     @classmethod
-    def of(cls, name: str, prop: RelationshipProperty[Any]) -> Relation:
+    def of(cls, attribute: str, prop: RelationshipProperty[Any]) -> Relation:
         target = cast("type[SQLModel]", prop.mapper.class_)
+        name = str(prop.info.get("prisma", attribute))
         if prop.direction is RelationshipDirection.MANYTOMANY:
             assert prop.secondary is not None
             assert prop.secondary_synchronize_pairs is not None
@@ -570,21 +684,35 @@ class Relation:
                 target_pairs=_pairs(prop.secondary_synchronize_pairs),
             )
         pairs = _pairs(prop.local_remote_pairs or [])
-        direction = "one" if prop.direction is RelationshipDirection.MANYTOONE else "many"
-        return cls(name, target, direction, pairs)
+        if prop.direction is RelationshipDirection.MANYTOONE:
+            return cls(name, target, "one", pairs, to_many=False)
+        return cls(name, target, "many", pairs, to_many=bool(prop.uselist))
 
     @property
     def many(self) -> bool:
-        return self.direction != "one"
+        """True when Prisma returns a list for it."""
+        return self.to_many
+
+    @property
+    def required(self) -> bool:
+        """A to-one relation Prisma types as never null (`author Account`): its foreign key
+        is here and NOT NULL."""
+        return self.direction == "one" and all(not local.nullable for local, _ in self.pairs)
+
+    @property
+    def target_name(self) -> str:
+        return model_name(self.target)
 
     @property
     def description(self) -> str:
         if self.many:
             return (
-                f"With `include={self.name}`: the related {self.target.__name__} rows "
+                f"With `include={self.name}`: the related {self.target_name} rows "
                 f"(at most {INCLUDE_LIMIT})"
             )
-        return f"With `include={self.name}`: the related {self.target.__name__}, or null"
+        if self.required:
+            return f"With `include={self.name}`: the related {self.target_name}"
+        return f"With `include={self.name}`: the related {self.target_name}, or null"
 
 
 def _pairs(pairs: Sequence[tuple[Any, Any]]) -> tuple[tuple[Column[Any], Column[Any]], ...]:
@@ -601,12 +729,104 @@ def list_of(annotation: Any) -> Any:
     return list.__class_getitem__(annotation)
 
 
+# ------------------------------------------------------------------------------ names
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+")
+_SAME_PLURAL = frozenset(
+    [
+        "data",
+        "metadata",
+        "media",
+        "information",
+        "feedback",
+        "news",
+        "series",
+        "species",
+        "equipment",
+        "analytics",
+        "sheep",
+        "fish",
+        "deer",
+        "staff",
+        "software",
+        "hardware",
+    ]
+)
+_IRREGULAR = {
+    "person": "people",
+    "child": "children",
+    "man": "men",
+    "woman": "women",
+    "mouse": "mice",
+    "foot": "feet",
+    "tooth": "teeth",
+}
+# Words starting with a vowel letter but a consonant sound, and the reverse (`an hour`).
+_A_BEFORE = ("uni", "use", "usa", "usu", "uti", "ura", "eu", "one", "once")
+_AN_BEFORE = ("hour", "honest", "honor", "honour", "heir")
+
+
+def model_name(model: type[Any]) -> str:
+    """The Prisma model name of a generated class: its name without the trailing `_` the
+    generator adds when the name is taken in Python (`Field_` → `Field`)."""
+    return model.__name__.rstrip("_") or model.__name__
+
+
+def words_of(name: str) -> list[str]:
+    """`SiteSettings` → `Site`, `Settings`; `APIKey` → `API`, `Key`; `rate_limit` → two."""
+    return _WORD.findall(name)
+
+
+def _plural_word(word: str) -> str:
+    lower = word.lower()
+    if lower in _SAME_PLURAL or not lower:
+        return word
+    if lower in _IRREGULAR:
+        return word[0] + _IRREGULAR[lower][1:]
+    if word.isupper() and len(word) > 1:
+        return word + "s"  # an acronym: `URLs`
+    if lower.endswith(("ss", "us", "as", "sh", "ch", "x", "z")):
+        return word + "es"
+    if lower.endswith("is") and len(lower) > 3:
+        return word[:-2] + "es"  # analysis → analyses
+    if lower.endswith("s"):
+        return word  # already plural: settings, credentials
+    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
 def plural_of(name: str) -> str:
-    if name.endswith("y"):
-        return name[:-1] + "ies"
-    if name.endswith("s"):
-        return name + "es"
-    return name + "s"
+    """The model name with its last word made plural: `Field` → `Fields`, `Status` →
+    `Statuses`, `SiteSettings` → `SiteSettings`, `Category` → `Categories`."""
+    matches = list(_WORD.finditer(name))
+    if not matches:
+        return name + "s"
+    last = matches[-1]
+    return name[: last.start()] + _plural_word(last.group()) + name[last.end() :]
+
+
+def label_of(name: str) -> str:
+    """For messages: `PageRevision` → `page revision`, `APIKey` → `API key`."""
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words_of(name))
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def segment_of(plural: str) -> str:
+    """The default URL segment: `SiteSettings` → `site-settings`, `APIKeys` → `api-keys`."""
+    return "-".join(w.lower() for w in words_of(plural)) or plural.lower()
+
+
+def with_article(label: str) -> str:
+    """`a page`, `an envelope`, `a user`, `an hour`."""
+    if label[:2].isupper():  # an acronym is read letter by letter: `an SMS code`, `a URL`
+        return f"an {label}" if label[0] in "AEFHILMNORSX" else f"a {label}"
+    lower = label.lower()
+    vowel = lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_A_BEFORE)
+    return f"an {label}" if vowel or lower.startswith(_AN_BEFORE) else f"a {label}"
 
 
 def _described(info: FieldInfo, descriptions: Mapping[str, str]) -> Any:
@@ -633,8 +853,10 @@ def _list_item(annotation: Any) -> Any:
 
 def _include_field(resource: Resource) -> Any:
     names = ", ".join(f"`{name}`" for name in resource.includes)
+    # Long enough to name every relation once (a model may have 25 or more).
+    bound = max(200, sum(len(name) + 1 for name in resource.includes) + 20)
     return (
-        optional(Annotated[str, StringConstraints(max_length=200)]),
+        optional(Annotated[str, StringConstraints(max_length=bound)]),
         Field(
             default=None,
             description=f"Relations to add, comma-separated (Prisma's `include`): {names}",

@@ -5,7 +5,8 @@ are almost all of the traffic. Through FastAPI a by-id read spent about 0.1 ms o
 routing, dependency resolution and its exit stacks, as much as the rest of the request, and a
 write about 0.5 ms. `HotPath` is a pure ASGI middleware, innermost in the stack (the request
 id, the access log, CORS, the body guard and Sentry still wrap it), that answers exactly these
-requests of the top-level resources by calling what the FastAPI routes call (app.api.routes),
+requests of the top-level resources (any key shape: `/{segment}/{a}/{b}` for a two-field key,
+each part converted as its field's path parameter is) by calling what the FastAPI routes call (app.api.routes),
 in the same order:
 
 1. writes: the body (413 when too large; 400 when the client goes away before it arrived),
@@ -21,7 +22,7 @@ and turns the errors they raise into responses with the app's own exception hand
 503 carries CORS headers as it does from the routes). It sets `scope["route"]` to the route it
 stands for, as Starlette's router would (metrics label requests by it). Every other request
 goes on to FastAPI unchanged: other paths and methods, nested resources, a key FastAPI's path
-rules would refuse, and a body the model refuses (FastAPI reads it again from a replay and
+rules would refuse (FastAPI answers with its own 422), and a body the model refuses (FastAPI reads it again from a replay and
 answers with its own 422, so every validation error keeps FastAPI's shape). The routes stay
 declared there: OpenAPI, /docs and the generated TypeScript clients are unaffected.
 tests/api/test_hot_path.py compares both paths.
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -44,15 +45,15 @@ from app import crud
 from app.api.deps import BearerScope
 from app.api.query import query_dependency
 from app.api.routes import (
-    MAX_ID_LENGTH,
     Writes,
     hot_routes,
+    key_length,
     read_list,
     read_one,
     resource_router,
 )
 from app.core.middleware import is_json
-from app.resource import Resource
+from app.resource import FieldInfo, Resource
 from app.schemas import INT4_MAX, INT4_MIN
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -67,7 +68,8 @@ class _Hot:
     parse_list: Any
     parse_get: Any
     writes: Writes
-    int_key: bool
+    # (column name, converter of its path segment: None when FastAPI must answer) per key field.
+    key: tuple[tuple[str, Callable[[str], Any]], ...]
 
 
 # What each write does: the route it stands for, its body's model, the crud call (PUT/PATCH).
@@ -105,7 +107,7 @@ class HotPath:
                 parse_list=query_dependency(resource.list_query),
                 parse_get=query_dependency(resource.get_query),
                 writes=Writes(resource),
-                int_key=resource.key.wire.cursor_kind == "int",
+                key=tuple((f.column.name, _key_parser(f)) for f in resource.key_fields),
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -155,7 +157,7 @@ class HotPath:
                     state.db,
                     resource,
                     principal,
-                    {resource.key.column.name: key},
+                    key,
                     include=getattr(query, "include", None),
                     if_none_match=request.headers.get("if-none-match"),
                 )
@@ -198,7 +200,7 @@ class HotPath:
                 except ValidationError:
                     return raw
             hot.writer.check(authorization, request)
-            item = {resource.key.column.name: key}
+            item = key
             match = None if if_match is None else if_match.decode("latin-1")
             async with request.app.state.db.transaction() as tx:
                 if body is None:
@@ -266,10 +268,41 @@ def _key(hot: _Hot, raw: str) -> Any:
     """The key of a by-key request ("" for the collection), or None to let FastAPI answer."""
     if not raw:
         return ""
-    if "/" in raw or len(raw) > MAX_ID_LENGTH or not raw.isprintable():
+    if not raw.isprintable():
         return None
-    if not hot.int_key:
-        return raw
+    parts = raw.split("/")
+    if len(parts) != len(hot.key):
+        return None
+    key: dict[str, Any] = {}
+    for part, (column, parse) in zip(parts, hot.key, strict=True):
+        value = parse(part) if part else None
+        if value is None:
+            return None
+        key[column] = value
+    return key
+
+
+def _key_parser(info: FieldInfo) -> Callable[[str], Any]:
+    """A path segment → the key value, as the route's path parameter converts it (None when
+    that would refuse it)."""
+    kind = info.wire.cursor_kind
+    if kind == "int":
+        return _int_key
+    if kind == "str" and not info.is_enum:
+        bound = key_length(info)
+        return lambda raw: raw if len(raw) <= bound else None
+    adapter: TypeAdapter[Any] = TypeAdapter(info.wire.input)
+
+    def parse(raw: str) -> Any:
+        try:
+            return adapter.validate_python(raw)
+        except ValidationError:
+            return None
+
+    return parse
+
+
+def _int_key(raw: str) -> int | None:
     if not raw.isascii() or not raw.lstrip("-").isdigit():
         return None
     number = int(raw)

@@ -18,6 +18,7 @@ import hashlib
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
@@ -31,12 +32,12 @@ from app.core.db import Database, Tx
 from app.core.errors import FieldError, NotFoundError, UnprocessableError, problem_responses
 from app.core.security import Principal
 from app.pagination import decode_cursor, encode_cursor
-from app.resource import FieldInfo, Link, Resource, parent_of, resource_for
+from app.resource import FieldInfo, Link, Resource, label_of, parent_of, resource_for
 from app.schemas import INT4_MAX, INT4_MIN
 
 JSON = "application/json"
-MAX_ID_LENGTH = 128
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+# The longest string key a path carries (any characters: `site.ban-wfa` is a Prisma key too).
+MAX_ID_LENGTH = 1024
 
 READ_ERRORS = problem_responses(401, 403, 422)
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422)
@@ -50,9 +51,10 @@ IfNoneMatch = Annotated[
 ]
 
 
-def snake(name: str) -> str:
-    """`PageRevision` → `page_revision` (route names; operation ids are their camelCase)."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+def operation_id(action: str, resource: Resource) -> str:
+    """`getField`, `listSiteSettings`: the action and the exact Prisma model name (plural for
+    lists). Routes are named by it too (url_for, HotPath)."""
+    return action + (resource.plural_name if action == "list" else resource.name)
 
 
 # ------------------------------------------------------------------------------ responses
@@ -131,8 +133,8 @@ def include_names(resource: Resource, raw: str | None, principal: Principal) -> 
 
 
 def check_key(resource: Resource, info: FieldInfo, value: Any) -> None:
-    # Ids are cuid/uuid/nanoid/ulid-shaped: anything else cannot exist, so don't ask the database.
-    if isinstance(value, str) and not set(value) <= _ID_CHARS:
+    # Any string is a valid key, but PostgreSQL text cannot hold NUL: such a row cannot exist.
+    if isinstance(value, str) and chr(0) in value:
         raise NotFoundError(f"No {resource.label} with {info.name} {value!r}.")
 
 
@@ -147,7 +149,7 @@ async def read_one(
 ) -> Response:
     """`GET …/{key}` once the caller is known good (shared with HotPath)."""
     names = include_names(resource, include, principal)
-    for info in resource.primary_key:
+    for info in resource.key_fields:
         check_key(resource, info, key[info.column.name])
     row = await crud.get_row(db, resource, key=key)
     body = (await crud.include(db, resource, [row], names))[0] if names else resource.to_json(row)
@@ -193,7 +195,7 @@ async def read_list(
             key=cursor_key,
             value_kind=info.wire.cursor_kind,
             nullable=info.nullable,
-            id_kind=resource.key.wire.cursor_kind,
+            id_kinds=tuple(tie.wire.cursor_kind for tie in resource.ties(info)),
         )
     if parent_key is not None:
         await _require_parent(db, resource, parent_key)
@@ -224,17 +226,18 @@ async def read_list(
     return Response(orjson.dumps(payload), media_type=JSON)
 
 
-async def _require_parent(db: Database, resource: Resource, parent_key: crud.Key) -> None:
-    parent = parent_of(resource)
+async def _require_parent(db: Database | Tx, resource: Resource, parent_key: crud.Key) -> None:
+    parent, relation = parent_of(resource), resource.parent_relation
     assert parent is not None
-    assert resource.parent_relation is not None
-    key = {remote.name: parent_key[local.name] for local, remote in resource.parent_relation.pairs}
-    for info in parent.primary_key:
-        check_key(parent, info, key[info.column.name])
-    if not await crud.exists_row(db, parent, key=key):
-        raise NotFoundError(
-            f"No {parent.label} with {parent.key.name} {key[parent.key.column.name]!r}."
+    assert relation is not None
+    for info in resource.parent_fields:
+        check_key(resource, info, parent_key[info.column.name])
+    if not await crud.exists_parent(db, resource, parent_key=parent_key):
+        what = " and ".join(
+            f"{parent.field_of(remote).name} {parent_key[local.name]!r}"
+            for local, remote in relation.pairs
         )
+        raise NotFoundError(f"No {parent.label} with {what}.")
 
 
 # ------------------------------------------------------------------------------ signatures
@@ -247,13 +250,29 @@ def _param(name: str, annotation: Any, default: Any = _P.empty) -> inspect.Param
 
 
 def _path_type(info: FieldInfo, alias: str, what: str) -> Any:
-    if info.wire.cursor_kind == "int":
+    """A path parameter typed and validated as its field (422 when it cannot be one)."""
+    kind = info.wire.cursor_kind
+    if kind == "int":
         return Annotated[int, Path(alias=alias, ge=INT4_MIN, le=INT4_MAX, description=what)]
-    if info.wire.cursor_kind == "str":
-        return Annotated[
-            str, Path(alias=alias, min_length=1, max_length=MAX_ID_LENGTH, description=what)
-        ]
+    if kind == "str" and not info.is_enum:
+        length = key_length(info)
+        return Annotated[str, Path(alias=alias, min_length=1, max_length=length, description=what)]
     return Annotated[info.wire.input, Path(alias=alias, description=what)]
+
+
+def key_length(info: FieldInfo) -> int:
+    """The longest value a string key field's path segment may have."""
+    length: int | None = getattr(info.column.type, "length", None)
+    return min(length or MAX_ID_LENGTH, MAX_ID_LENGTH)
+
+
+def path_text(info: FieldInfo, value: Any) -> str:
+    """A key value as its path segment (the field's JSON form, as a client sends it)."""
+    if info.wire.to_json is not None:
+        value = info.wire.to_json(value)
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return quote(str(value), safe="")
 
 
 Endpoint = Callable[..., Awaitable[Response]]
@@ -271,35 +290,32 @@ def _endpoint(function: Endpoint, name: str, parameters: list[inspect.Parameter]
 
 
 class _Paths:
-    """The path parameters of a resource's routes and the keys they make."""
+    """The path parameters of a resource's routes (one per key field, named after it) and the
+    keys they make."""
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
         self.parent = parent_of(resource)
-        self.key = resource.key
-        parent = self.parent
-        if parent is None:
-            self.prefix = f"/{resource.segment}"
-            self.parent_params: list[inspect.Parameter] = []
-        else:
-            self.prefix = f"/{parent.segment}/{{{parent.key.name}}}/{resource.segment}"
-            what = f"The {parent.label}'s {parent.key.name}"
-            self.parent_params = [
-                _param("parent_key", _path_type(parent.key, parent.key.name, what))
-            ]
-        what = f"The {resource.label}'s {self.key.name}"
-        self.key_param = _param("item_key", _path_type(self.key, self.key.name, what))
+        self.params = [
+            _param(f"k{n}", _path_type(info, info.name, f"The {resource.label}'s {info.name}"))
+            for n, info in enumerate(resource.key_fields)
+        ]
+        self.parent_params = self.params[: len(resource.parent_fields)]
+        self.prefix = f"/{resource.segment}"
+        if self.parent is not None:
+            part = "/".join(f"{{{info.name}}}" for info in resource.parent_fields)
+            self.prefix = f"/{self.parent.segment}/{part}/{resource.segment}"
+        self.item_path = "/" + "/".join(f"{{{info.name}}}" for info in resource.own_key)
 
     def parent_key(self, values: dict[str, Any]) -> dict[str, Any] | None:
         if self.parent is None:
             return None
-        value = values.pop("parent_key")
-        return {info.column.name: value for info in self.resource.parent_fields}
+        fields = self.resource.parent_fields
+        return {info.column.name: values.pop(f"k{n}") for n, info in enumerate(fields)}
 
     def item_key(self, values: dict[str, Any]) -> dict[str, Any]:
-        key = self.parent_key(values) or {}
-        key[self.key.column.name] = values.pop("item_key")
-        return key
+        fields = self.resource.key_fields
+        return {info.column.name: values.pop(f"k{n}") for n, info in enumerate(fields)}
 
 
 # ------------------------------------------------------------------------------ routers
@@ -314,8 +330,6 @@ def resource_router(resource: Resource) -> APIRouter:
     request_param = _param("request", Request)
     list_query = Annotated[resource.list_query, Depends(query_dependency(resource.list_query))]
     get_query = Annotated[resource.get_query, Depends(query_dependency(resource.get_query))]
-    single, plural = snake(resource.name), snake(resource.plural_name)
-    label = resource.label
 
     async def list_rows(
         request: Request, principal: Principal, query: BaseModel, **values: Any
@@ -351,7 +365,7 @@ def resource_router(resource: Resource) -> APIRouter:
         "/",
         _endpoint(
             list_rows,
-            f"list_{plural}",
+            operation_id("list", resource),
             [
                 request_param,
                 _param("principal", reader),
@@ -360,29 +374,30 @@ def resource_router(resource: Resource) -> APIRouter:
             ],
         ),
         methods=["GET"],
-        name=f"list_{plural}",
-        summary=f"List {label}s",
+        name=operation_id("list", resource),
+        operation_id=operation_id("list", resource),
+        summary=f"List {label_of(resource.plural_name)}",
         response_model=resource.list_model,
         responses=READ_ERRORS if paths.parent is None else problem_responses(401, 403, 404, 422),
         openapi_extra={"parameters": openapi_parameters(resource.list_query)},
     )
     router.add_api_route(
-        f"/{{{paths.key.name}}}",
+        paths.item_path,
         _endpoint(
             get_row,
-            f"get_{single}",
+            operation_id("get", resource),
             [
                 request_param,
                 _param("principal", reader),
-                *paths.parent_params,
-                paths.key_param,
+                *paths.params,
                 _param("query", get_query),
                 _param("if_none_match", IfNoneMatch, None),
             ],
         ),
         methods=["GET"],
-        name=f"get_{single}",
-        summary=f"Get a {label}",
+        name=operation_id("get", resource),
+        operation_id=operation_id("get", resource),
+        summary=f"Get {resource.a_label}",
         response_model=resource.included_model,
         responses={
             304: {"description": "Not Modified (If-None-Match matched the ETag)"},
@@ -408,27 +423,28 @@ class Writes:
 
     def location(self, request: Request, row: crud.Row) -> str:
         """`Location` of a created row: its by-key route's path (the route is looked up once)."""
-        paths, resource = self.paths, self.resource
+        resource = self.resource
+        fields = resource.key_fields
         root_path: str = request.scope.get("root_path", "")
         template = self._locations.get(root_path)
         if template is None:
-            placeholders = {paths.key.name: _KEY}
-            if paths.parent is not None:
-                placeholders[paths.parent.key.name] = _PARENT
-            url = request.url_for(f"get_{snake(resource.name)}", **placeholders)
+            placeholders = {info.name: _placeholder(n) for n, info in enumerate(fields)}
+            url = request.url_for(operation_id("get", resource), **placeholders)
             template = self._locations[root_path] = url.path
-        location = template.replace(_KEY, str(row[paths.key.column.name]))
-        if paths.parent is not None:
-            location = location.replace(_PARENT, str(row[resource.parent_fields[0].column.name]))
-        return location
+        for n, info in enumerate(fields):
+            template = template.replace(_placeholder(n), path_text(info, row[info.column.name]))
+        return template
 
     async def create(
         self, request: Request, db: Tx, body: BaseModel, parent_key: crud.Key | None = None
     ) -> Response:
         resource = self.resource
         if parent_key is not None:
-            for info in resource.parent_fields:
-                check_key(resource, info, parent_key[info.column.name])
+            if crud.parent_checked_by_database(resource):
+                for info in resource.parent_fields:
+                    check_key(resource, info, parent_key[info.column.name])
+            else:
+                await _require_parent(db, resource, parent_key)
         row = await crud.create_row(db, resource, data=body, parent_key=parent_key)
         headers = {"Location": self.location(request, row)}
         return json_response(resource.to_json(row), status_code=201, headers=headers)
@@ -455,12 +471,13 @@ class Writes:
         return Response(status_code=204)
 
 
-# Path parameter placeholders of the Location template (ids never contain them).
-_KEY, _PARENT = "\x00key\x00", "\x00parent\x00"
+def _placeholder(n: int) -> str:
+    """A path parameter's placeholder in the Location template (keys never contain NUL)."""
+    return f"{chr(0)}{n}{chr(0)}"
 
 
 def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: Any) -> None:
-    single, label = snake(resource.name), resource.label
+    label = resource.a_label
     request_param = _param("request", Request)
     writes = Writes(resource)
 
@@ -481,12 +498,12 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
     principal = _param("_principal", writer)
     db = _param("db", DbDep)
     match = _param("if_match_header", IfMatch, None)
-    item = [*paths.parent_params, paths.key_param]
+    item = paths.params
     router.add_api_route(
         "/",
         _endpoint(
             create,
-            f"create_{single}",
+            operation_id("create", resource),
             [
                 request_param,
                 principal,
@@ -496,34 +513,37 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
             ],
         ),
         methods=["POST"],
-        name=f"create_{single}",
-        summary=f"Create a {label}",
+        name=operation_id("create", resource),
+        operation_id=operation_id("create", resource),
+        summary=f"Create {label}",
         status_code=201,
         response_model=resource.output_model,
         responses=WRITE_ERRORS,
     )
-    item_path = f"/{{{paths.key.name}}}"
+    item_path = paths.item_path
     for verb, action, write, model, summary in (
-        ("PUT", "replace", crud.replace_row, resource.replace_model, f"Replace a {label}"),
-        ("PATCH", "update", crud.update_row, resource.update_model, f"Update a {label}'s fields"),
+        ("PUT", "replace", crud.replace_row, resource.replace_model, f"Replace {label}"),
+        ("PATCH", "update", crud.update_row, resource.update_model, f"Update {label}'s fields"),
     ):
-        name = f"{action}_{single}"
+        name = operation_id(action, resource)
         parameters = [principal, db, *item, _param("body", model), match]
         router.add_api_route(
             item_path,
             _endpoint(change(write), name, parameters),
             methods=[verb],
             name=name,
+            operation_id=name,
             summary=summary,
             response_model=resource.output_model,
             responses=WRITE_ERRORS,
         )
     router.add_api_route(
         item_path,
-        _endpoint(remove, f"delete_{single}", [principal, db, *item, match]),
+        _endpoint(remove, operation_id("delete", resource), [principal, db, *item, match]),
         methods=["DELETE"],
-        name=f"delete_{single}",
-        summary=f"Delete a {label}",
+        name=operation_id("delete", resource),
+        operation_id=operation_id("delete", resource),
+        summary=f"Delete {label}",
         status_code=204,
         response_class=Response,
         responses=problem_responses(401, 403, 404, 412, 422),
@@ -531,7 +551,7 @@ def _add_writes(router: APIRouter, resource: Resource, paths: _Paths, writer: An
 
 
 def _checked(resource: Resource, key: crud.Key) -> crud.Key:
-    for info in resource.primary_key:
+    for info in resource.key_fields:
         check_key(resource, info, key[info.column.name])
     return key
 
@@ -539,42 +559,41 @@ def _checked(resource: Resource, key: crud.Key) -> crud.Key:
 def link_router(link: Link) -> APIRouter:
     """`PUT`/`DELETE /{owner}/{id}/{segment}/{targetId}`: connect or disconnect two rows."""
     owner, target = link.owner, link.target
+    owner_key, target_key = link.owner_key, link.target_key
     router = APIRouter(prefix=f"/{owner.segment}", tags=[owner.scope])
     writer = Annotated[Principal, Depends(BearerScope(f"{owner.scope}:write"))]
-    owner_param = _param(
-        "owner_key", _path_type(owner.key, owner.key.name, f"The {owner.label}'s {owner.key.name}")
-    )
-    target_param = _param(
-        "target_key", _path_type(target.key, link.param, f"The {target.label}'s {target.key.name}")
-    )
+    owner_what = f"The {owner.label}'s {owner_key.name}"
+    owner_param = _param("owner_key", _path_type(owner_key, owner_key.name, owner_what))
+    target_what = f"The {target.label}'s {target_key.name}"
+    target_param = _param("target_key", _path_type(target_key, link.param, target_what))
 
     def keys(values: dict[str, Any]) -> tuple[crud.Key, crud.Key]:
-        owner_key = _checked(owner, {owner.key.column.name: values["owner_key"]})
-        return owner_key, {target.key.column.name: values["target_key"]}
+        owner_values = _checked(owner, {owner_key.column.name: values["owner_key"]})
+        return owner_values, {target_key.column.name: values["target_key"]}
 
     async def connect(db: Any, **values: Any) -> Response:
-        owner_key, target_key = keys(values)
-        await crud.link_rows(db, link, owner_key=owner_key, target_key=target_key)
+        owner_values, target_values = keys(values)
+        await crud.link_rows(db, link, owner_key=owner_values, target_key=target_values)
         return Response(status_code=204)
 
     async def disconnect(db: Any, **values: Any) -> Response:
-        owner_key, target_key = keys(values)
-        await crud.unlink_rows(db, link, owner_key=owner_key, target_key=target_key)
+        owner_values, target_values = keys(values)
+        await crud.unlink_rows(db, link, owner_key=owner_values, target_key=target_values)
         return Response(status_code=204)
 
     parameters = [_param("_principal", writer), _param("db", DbDep), owner_param, target_param]
-    path = f"/{{{owner.key.name}}}/{link.segment}/{{{link.param}}}"
-    base = f"{snake(owner.name)}_{snake(link.item_name)}"
+    path = f"/{{{owner_key.name}}}/{link.segment}/{{{link.param}}}"
     for verb, function, summary in (
-        ("PUT", connect, f"Connect a {target.label} to a {owner.label} (idempotent)"),
-        ("DELETE", disconnect, f"Disconnect a {target.label} from a {owner.label} (idempotent)"),
+        ("PUT", connect, f"Connect {target.a_label} to {owner.a_label} (idempotent)"),
+        ("DELETE", disconnect, f"Disconnect {target.a_label} from {owner.a_label} (idempotent)"),
     ):
-        name = f"{'link' if verb == 'PUT' else 'unlink'}_{base}"
+        name = f"{'link' if verb == 'PUT' else 'unlink'}{owner.name}{link.item_name}"
         router.add_api_route(
             path,
             _endpoint(function, name, parameters),
             methods=[verb],
             name=name,
+            operation_id=name,
             summary=summary,
             status_code=204,
             response_class=Response,
@@ -586,7 +605,6 @@ def link_router(link: Link) -> APIRouter:
 def hot_routes(routes: list[Any], resource: Resource) -> dict[str, APIRoute]:
     """A resource's routes by what they do (`list`, `get`, `create`, `replace`, `update`,
     `delete`; a read-only resource has the first two): what app.api.hot.HotPath stands in for."""
-    single, plural = snake(resource.name), snake(resource.plural_name)
-    names = {f"list_{plural}": "list", f"get_{single}": "get"}
-    names |= {f"{action}_{single}": action for action in ("create", "replace", "update", "delete")}
+    actions = ("list", "get", "create", "replace", "update", "delete")
+    names = {operation_id(action, resource): action for action in actions}
     return {names[r.name]: r for r in routes if isinstance(r, APIRoute) and r.name in names}

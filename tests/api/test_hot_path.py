@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.hot import HotPath
+from app.api.routes import MAX_ID_LENGTH
 from app.core.config import Settings
 from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
@@ -117,7 +118,7 @@ async def test_by_id_answers_match_the_routes(
         page_url("c" + "0" * 24),
         page_url("bad!id"),
         page_url("x" * 128),
-        page_url("x" * 129),
+        page_url("x" * (MAX_ID_LENGTH + 1)),
         page_url("%C3%A9t%C3%A9"),
         page_url("a%2Fb"),
         page_url("a/b"),
@@ -243,7 +244,7 @@ async def test_hot_reads_serve_the_two_reads_and_hand_on_the_rest(
         ("POST", "/api/v1/published-pages/"),
         ("GET", PAGES.rstrip("/")),
         ("GET", page_url("a/b")),
-        ("GET", page_url("x" * 129)),
+        ("GET", page_url("x" * (MAX_ID_LENGTH + 1))),
         ("GET", "/api/v1/utils/health-check"),
         ("GET", "/api/v1/pagesx/"),
         ("GET", "/api/v1/tags/abc"),

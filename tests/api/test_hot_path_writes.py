@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.hot import HotPath
-from app.api.routes import etag
+from app.api.routes import MAX_ID_LENGTH, etag
 from app.core.config import Settings
 from app.core.security import WRITE_SCOPE
 from app.resources import V1
@@ -512,7 +512,7 @@ async def page_changes(run: Run) -> None:
     await change("PATCH", raw({}), 404)
     await change("PUT", raw({"title": "Gone"}), 404)
     await change("PATCH", raw({"title": "Gone"}), 412, "*")
-    for other, status in ((UNKNOWN_PAGE, 404), ("bad!id", 404), ("x" * 129, 422)):
+    for other, status in ((UNKNOWN_PAGE, 404), ("bad!id", 404), ("x" * (MAX_ID_LENGTH + 1), 422)):
         for method, content in (("PATCH", raw({"title": "x"})), ("PUT", raw({"title": "x"}))):
             response = await run.send(method, page_url(other), content, WRITER)
             assert_problem(response, status)

@@ -1,4 +1,4 @@
-"""`/pages/{id}/revisions/…`: `PageRevision`, keyed by (pageId, revision) under its page."""
+"""`/pages/{pageId}/revisions/…`: `PageRevision`, keyed by (pageId, revision) under its page."""
 
 from __future__ import annotations
 
@@ -546,8 +546,9 @@ async def test_deleting_the_page_deletes_its_revisions(
 
 
 async def test_revision_operations_have_stable_ids(client: httpx.AsyncClient) -> None:
-    collection = "/api/v1/pages/{id}/revisions/"
-    item = "/api/v1/pages/{id}/revisions/{revision}"
+    # The parent's part of the path is named after the revision's own foreign key field.
+    collection = "/api/v1/pages/{pageId}/revisions/"
+    item = "/api/v1/pages/{pageId}/revisions/{revision}"
     await assert_operation_ids(
         client,
         {
