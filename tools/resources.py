@@ -367,13 +367,16 @@ def _relation_scalars(model: Model) -> set[Column[Any]]:
 
 
 def _includes(model: Model, declared: set[str]) -> list[str]:
-    """Every relation whose target is served, by its Prisma name."""
-    found: list[str] = []
-    for prop in model.mapper.relationships:
-        target = prop.mapper.class_.__name__
-        if target in declared:
-            found.append(_relation_name(prop))
-    return found
+    """Every relation whose target is served, by its Prisma name, in schema order."""
+    found = [
+        _relation_name(prop)
+        for prop in model.mapper.relationships
+        if prop.mapper.class_.__name__ in declared
+    ]
+    if model.prisma is None:
+        return found
+    order = {f.name: i for i, f in enumerate(model.prisma.fields)}
+    return sorted(found, key=lambda name: order.get(name, len(order)))
 
 
 def _relation_name(prop: RelationshipProperty[Any]) -> str:
