@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import itertools
 import json
 import re
 import sys
@@ -36,7 +35,7 @@ from sqlalchemy.types import NullType
 from app.resource import plural_of
 from app.schemas import wire_name, wire_type
 from tools.codegen import postprocess
-from tools.prisma_schema import PrismaModel, PrismaSchema, load_schema
+from tools.prisma_schema import PrismaField, PrismaModel, PrismaSchema, load_schema
 
 MODULES = ("app.models", "app.view_tables")
 DEFAULT_FILE = Path("app/resources.py")
@@ -57,25 +56,19 @@ file over. Field names are Prisma's; lines marked `# review:` are guesses to che
 # ------------------------------------------------------------------------------ names
 
 # fmt: off
-# A field is secret when one of its words is one of these (`passwordHash`, `refresh_token`) …
+# A field is secret when its last word is one of these (`passwordHash`, `refresh_token`) …
 SECRET_WORDS = frozenset({
     "password", "passwords", "passwd", "passphrase", "secret", "secrets", "token", "hash",
-    "salt", "otp", "totp", "credential", "credentials", "apikey", "ciphertext",
+    "digest", "salt", "otp", "totp", "credential", "credentials", "apikey", "ciphertext",
 })
-# … or two adjacent words are one of these (`apiKey`, `twoFactorBackupCodes`) …
+# … or its last two words are one of these (`apiKey`, `twoFactorBackupCodes`) …
 SECRET_PAIRS = frozenset({
     ("api", "key"), ("private", "key"), ("secret", "key"), ("signing", "key"),
     ("encryption", "key"), ("access", "key"), ("recovery", "code"), ("recovery", "codes"),
-    ("backup", "code"), ("backup", "codes"),
+    ("backup", "code"), ("backup", "codes"), ("otp", "code"),
 })
-# … unless it is a flag (`hasPassword`, `otpEnabled`), something about the secret
-# (`passwordChangedAt`, `tokenType`, `apiKeyId`) or public (`credentialPublicKey`).
+# … unless it is a flag (`hasPassword`, `isSecret`) or public (`publicKeyHash`).
 FLAG_FIRST_WORDS = frozenset({"is", "has", "uses", "requires", "needs", "can", "should", "allow"})
-ABOUT_LAST_WORDS = frozenset({
-    "at", "on", "date", "time", "expires", "expiry", "expiration", "count", "id", "ids", "type",
-    "kind", "name", "enabled", "disabled", "set", "length", "len", "bits", "version", "status",
-    "url", "endpoint", "algorithm", "required",
-})
 # fmt: on
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -87,14 +80,11 @@ def words(name: str) -> list[str]:
 
 
 def looks_secret(name: str) -> bool:
-    """A word-based guess (never a substring: `hashtag`, `tokenizer` are not secret)."""
+    """The name's last word says secret (`passwordHash`); not `passwordChangedAt`, `hashtag`."""
     parts = words(name)
-    if not parts or parts[0] in FLAG_FIRST_WORDS or parts[-1] in ABOUT_LAST_WORDS:
+    if not parts or parts[0] in FLAG_FIRST_WORDS or "public" in parts:
         return False
-    if "public" in parts:
-        return False
-    pairs = set(itertools.pairwise(parts))
-    return bool(SECRET_WORDS.intersection(parts) or SECRET_PAIRS & pairs)
+    return parts[-1] in SECRET_WORDS or tuple(parts[-2:]) in SECRET_PAIRS
 
 
 # fmt: off
@@ -152,7 +142,8 @@ class Declaration:
 
     model: str  # the class name in its module
     module: str  # app.models or app.view_tables
-    name: str = ""  # the constant (`PAGES`), set when placed in the file
+    constant: str  # the constant it would like (`PAGES`)
+    name: str = ""  # the constant it gets, set when placed in the file
     ref: str = ""  # how the file names the class (an alias when the name is taken)
     segment: str = ""
     plural: str | None = None
@@ -186,6 +177,11 @@ class Model:
     @property
     def name(self) -> str:
         return self.cls.__name__
+
+    @property
+    def prisma_name(self) -> str:
+        """`Field` for the class `Field_` (renamed where it would shadow an import)."""
+        return self.prisma.name if self.prisma else self.name.rstrip("_")
 
     @property
     def table(self) -> Table:
@@ -246,12 +242,13 @@ def declare(model: Model, declared: set[str]) -> Declaration:
     secret = [c for c in columns if c not in unserved and looks_secret(wire_name(c))]
     served = [c for c in columns if c not in unserved and c not in secret]
     writable = [] if model.is_view else [c for c in served if _writable(model, c)]
-    plural = english_plural(model.name)
+    plural = english_plural(model.prisma_name)
     return Declaration(
         model=model.name,
         module=model.module,
+        constant=constant(plural),
         segment=kebab(plural),
-        plural=plural if plural != plural_of(model.name) else None,
+        plural=plural if plural != plural_of(model.prisma_name) else None,
         writable=_names(writable),
         orderings=_names(_orderings(model, served)),
         filters=_names(_filters(model, served)),
@@ -274,7 +271,7 @@ def _names(columns: Iterable[Column[Any]]) -> tuple[str, ...]:
     return tuple(wire_name(c) for c in columns)
 
 
-def _prisma_field(model: Model, column: Column[Any]) -> Any:
+def _prisma_field(model: Model, column: Column[Any]) -> PrismaField | None:
     return model.prisma.field_by_name(wire_name(column)) if model.prisma else None
 
 
@@ -578,14 +575,14 @@ class ScaffoldError(Exception):
 def place(declarations: Sequence[Declaration], taken_names: set[str], segments: set[str]) -> None:
     """Give each declaration its constant, class reference and segment, none taken twice."""
     reserved = {"Resource", "Link", "register", "equals", "V1", "LINKS"} | taken_names
-    constants = {constant(english_plural(d.model)) for d in declarations}
+    constants = {d.constant for d in declarations}
     for d in declarations:
         d.ref = (
             d.model if d.model not in reserved and d.model not in constants else d.model + "Model"
         )
         reserved.add(d.ref)
     for d in declarations:
-        d.name = _free(constant(english_plural(d.model)), reserved, "_RESOURCE", "_")
+        d.name = _free(d.constant, reserved, "_RESOURCE", "_")
         reserved.add(d.name)
         d.segment = _free(d.segment, segments, "", "-")
         segments.add(d.segment)

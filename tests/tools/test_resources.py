@@ -58,6 +58,7 @@ FIXTURE = Path(__file__).resolve().parent / "scaffold_prisma"
         "otp",
         "credentials",
         "serviceTokenCiphertext",
+        "password_digest",
     ],
 )
 def test_names_that_say_secret_are_secret(name: str) -> None:
@@ -82,6 +83,8 @@ def test_names_that_say_secret_are_secret(name: str) -> None:
         "email",
         "keyType",
         "saltwater",
+        "credentialBackedUp",
+        "tokenCount",
     ],
 )
 def test_names_about_a_secret_or_merely_containing_one_are_not(name: str) -> None:
@@ -138,6 +141,23 @@ def test_secret_looking_fields_are_hidden_with_a_review_comment() -> None:
         '    hidden=("passwordHash", "apiKey"),  # review: hidden because the name looks secret\n'
         ")\n"
     ) in text
+
+
+class Field_(_Base):  # noqa: N801
+    """The generator's name for a Prisma model `Field` (it would shadow sqlmodel's Field)."""
+
+    __tablename__ = "Field"
+    id = Column(Text, primary_key=True)
+
+
+def test_a_renamed_class_is_declared_under_its_prisma_name() -> None:
+    declaration = declare(Model(Field_, "app.models", None), {"Field_"})
+    place([declaration], set(), set())
+    assert (declaration.name, declaration.ref, declaration.segment) == (
+        "FIELDS",
+        "Field_",
+        "fields",
+    )
 
 
 def test_a_file_without_v1_register_is_refused_with_what_to_do() -> None:
