@@ -87,42 +87,6 @@ def looks_secret(name: str) -> bool:
     return parts[-1] in SECRET_WORDS or tuple(parts[-2:]) in SECRET_PAIRS
 
 
-# fmt: off
-# Last words whose plural is the word itself, or irregular.
-_SAME_PLURAL = frozenset({
-    "data", "settings", "info", "information", "metadata", "media", "news", "series", "species",
-    "equipment", "feedback", "analytics", "stats", "sheep", "fish", "deer",
-})
-_IRREGULAR = {
-    "person": "people", "child": "children", "man": "men", "woman": "women", "mouse": "mice",
-    "goose": "geese", "foot": "feet", "tooth": "teeth", "datum": "data",
-    "criterion": "criteria", "index": "indexes",
-}
-# fmt: on
-
-
-def english_plural(name: str) -> str:
-    """The plural of a PascalCase model name, on its last word: `PageRevision` → PageRevisions,
-    `Passkey` → Passkeys, `Category` → Categories, `Address` → Addresses, `SiteSettings` stays."""
-    match = re.search(r"([A-Z]?[a-z]+|[A-Z]+|\d+)$", name)
-    if not match:
-        return name + "s"
-    head, last = name[: match.start()], match.group(1)
-    lower = last.lower()
-    if lower in _SAME_PLURAL:
-        return name
-    if lower in _IRREGULAR:
-        plural = _IRREGULAR[lower]
-        return head + (plural.capitalize() if last[0].isupper() else plural)
-    if lower.endswith("sis"):
-        return name[:-2] + "es"
-    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return name[:-1] + "ies"
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        return name + "es"
-    return name + "s"
-
-
 def kebab(name: str) -> str:
     """`PageRevisions` → page-revisions; `tagItems` → tag-items."""
     return "-".join(words(name))
@@ -146,7 +110,6 @@ class Declaration:
     name: str = ""  # the constant it gets, set when placed in the file
     ref: str = ""  # how the file names the class (an alias when the name is taken)
     segment: str = ""
-    plural: str | None = None
     writable: tuple[str, ...] = ()
     orderings: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
@@ -239,16 +202,18 @@ def declare(model: Model, declared: set[str]) -> Declaration:
     """The declaration of one model; `declared` are the classes that will have one."""
     columns = _in_schema_order(model)
     unserved = [c for c in columns if _unserved(model, c)]
-    secret = [c for c in columns if c not in unserved and looks_secret(wire_name(c))]
+    # A key field stays served whatever its name: it is in the URL.
+    secret = [
+        c for c in columns if c not in unserved and not c.primary_key and looks_secret(wire_name(c))
+    ]
     served = [c for c in columns if c not in unserved and c not in secret]
     writable = [] if model.is_view else [c for c in served if _writable(model, c)]
-    plural = english_plural(model.prisma_name)
+    plural = plural_of(model.prisma_name)  # the resource's own plural: labels, operation ids
     return Declaration(
         model=model.name,
         module=model.module,
         constant=constant(plural),
         segment=kebab(plural),
-        plural=plural if plural != plural_of(model.prisma_name) else None,
         writable=_names(writable),
         orderings=_names(_orderings(model, served)),
         filters=_names(_filters(model, served)),
@@ -419,8 +384,6 @@ def render(declaration: Declaration) -> str:
         f"    model={d.ref},",
         f"    segment={json.dumps(d.segment)},",
     ]
-    if d.plural:
-        lines.append(f"    plural={json.dumps(d.plural)},")
     if d.writable:
         lines.append(f"    writable={_tuple(d.writable)},")
     if d.orderings:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Column, DateTime, Integer, Text
 from sqlalchemy.orm import DeclarativeBase
 
+from app.resource import plural_of
 from tests.pg import require_pg_server
 from tools import codegen
 from tools.codegen import postprocess
@@ -24,7 +25,6 @@ from tools.resources import (
     Model,
     ScaffoldError,
     declare,
-    english_plural,
     fresh_source,
     kebab,
     looks_secret,
@@ -92,23 +92,17 @@ def test_names_about_a_secret_or_merely_containing_one_are_not(name: str) -> Non
 
 
 @pytest.mark.parametrize(
-    ("model", "plural", "segment"),
+    ("model", "segment"),
     [
-        ("Page", "Pages", "pages"),
-        ("PageRevision", "PageRevisions", "page-revisions"),
-        ("Category", "Categories", "categories"),
-        ("Passkey", "Passkeys", "passkeys"),
-        ("Address", "Addresses", "addresses"),
-        ("Match", "Matches", "matches"),
-        ("SiteSettings", "SiteSettings", "site-settings"),
-        ("DocumentData", "DocumentData", "document-data"),
-        ("Person", "People", "people"),
-        ("TeamUser", "TeamUsers", "team-users"),
+        ("Page", "pages"),
+        ("PageRevision", "page-revisions"),
+        ("Category", "categories"),
+        ("Address", "addresses"),
+        ("TeamUser", "team-users"),
     ],
 )
-def test_segments_are_kebab_case_english_plurals(model: str, plural: str, segment: str) -> None:
-    assert english_plural(model) == plural
-    assert kebab(plural) == segment
+def test_segments_are_kebab_case_plurals(model: str, segment: str) -> None:
+    assert kebab(plural_of(model)) == segment
 
 
 # ------------------------------------------------------------------------------ hidden fields
@@ -158,6 +152,18 @@ def test_a_renamed_class_is_declared_under_its_prisma_name() -> None:
         "Field_",
         "fields",
     )
+
+
+class Invite(_Base):
+    __tablename__ = "Invite"
+    token = Column(Text, primary_key=True)
+    email = Column(Text, nullable=False)
+
+
+def test_a_key_field_is_served_whatever_its_name() -> None:
+    declaration = declare(Model(Invite, "app.models", None), {"Invite"})
+    assert declaration.secret == ()
+    assert declaration.writable == ("token", "email")
 
 
 def test_a_file_without_v1_register_is_refused_with_what_to_do() -> None:
@@ -230,14 +236,17 @@ def test_fresh_declares_every_model_and_view(project: Path) -> None:
         in (text)
     )
     assert 'filters={"accountId": equals()},' in text  # a foreign key (`@map`ped column)
-    assert 'includes=("owner", "categories", "surveys"),' in text  # schema order
-    assert 'segment="surveys",\n    plural="Surveys",' in text
+    assert 'includes=("owner", "categories", "tasks"),' in text  # schema order
+    assert (
+        'TASKS = Resource(\n    model=Task,\n    segment="tasks",\n    writable=("title", "projectId"),'
+        in text
+    )
     # A view: read-only (no writable), ordered by its @unique.
     assert (
         'PROJECT_SUMMARIES = Resource(\n    model=ProjectSummary,\n    segment="project-summaries",\n'
         '    orderings=("id",),\n)\n'
     ) in text
-    assert "ACCOUNTS, PROFILES, PROJECTS, SURVEYS, CATEGORIES, PROJECT_SUMMARIES" in text
+    assert "ACCOUNTS, PROFILES, PROJECTS, TASKS, CATEGORIES, PROJECT_SUMMARIES" in text
     assert 'Link(owner=PROJECTS, relation="categories", segment="categories")' in text
     assert "hidden=" not in text
 
@@ -275,7 +284,7 @@ LINKS: tuple[Link, ...] = ()
     assert "PROFILES = Resource(" in text
     assert "PROJECT_SUMMARIES = Resource(" in text
     assert (
-        "register(\n    ACCOUNTS, PROFILES, PROJECTS, SURVEYS, CATEGORIES, PROJECT_SUMMARIES\n)"
+        "register(\n    ACCOUNTS, PROFILES, PROJECTS, TASKS, CATEGORIES, PROJECT_SUMMARIES\n)"
     ) in text
     assert 'Link(owner=PROJECTS, relation="categories", segment="categories")' in text
     assert run_scaffold(project).startswith("app/resources.py: 0 declarations written, 6 kept")
