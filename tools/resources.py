@@ -116,6 +116,8 @@ class Declaration:
     includes: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()
     unserved: tuple[str, ...] = ()
+    # Hidden, yet a create must set them (NOT NULL, no default): a hook has to.
+    needs_hook: tuple[str, ...] = ()
 
 
 @dataclass
@@ -220,7 +222,14 @@ def declare(model: Model, declared: set[str]) -> Declaration:
         includes=tuple(_includes(model, declared)),
         secret=_names(secret),
         unserved=_names(unserved),
+        needs_hook=() if model.is_view else _names(c for c in secret if _required(c)),
     )
+
+
+def _required(column: Column[Any]) -> bool:
+    """NOT NULL without a default of any kind."""
+    defaults = (column.server_default, column.default, column.computed, column.identity)
+    return not column.nullable and all(d is None for d in defaults)
 
 
 def _in_schema_order(model: Model) -> list[Column[Any]]:
@@ -394,10 +403,16 @@ def render(declaration: Declaration) -> str:
     if d.includes:
         lines.append(f"    includes={_tuple(d.includes)},")
     hidden = d.secret + d.unserved
+    if d.secret and d.unserved:
+        lines.append(
+            f"    # {', '.join(d.unserved)}: not in Prisma Client (Unsupported or @ignore)"
+        )
+    if d.needs_hook:
+        lines.append(
+            f"    # review: creates fail until a before_create hook sets {', '.join(d.needs_hook)}"
+        )
     if hidden:
         comment = SECRET_COMMENT if d.secret else UNSERVED_COMMENT
-        if d.secret and d.unserved:
-            comment += f"; {', '.join(d.unserved)}: not in Prisma Client"
         lines.append(f"    hidden={_tuple(hidden)},  {comment}")
     lines.append(")")
     return "\n".join(lines) + "\n"
@@ -569,6 +584,8 @@ class Result:
     links: int
     skipped: list[str]
     source: str
+    # Kept declarations whose model the generated models no longer have.
+    stale: list[str] = field(default_factory=list[str])
 
 
 def scaffold(source: str | None, models: Sequence[Model], *, fresh: bool) -> Result:
@@ -598,7 +615,9 @@ def scaffold(source: str | None, models: Sequence[Model], *, fresh: bool) -> Res
     assert source is not None
     links = _new_links(existing, served, owners)
     text = _append(source, existing, declarations, [render_link(k, owners[k.owner]) for k in links])
-    return Result(declarations, len(kept & {m.name for m in models}), len(links), skipped, text)
+    names = {m.name for m in models}
+    stale = sorted(kept - names)
+    return Result(declarations, len(kept & names), len(links), skipped, text, stale)
 
 
 def _new_links(
@@ -718,6 +737,11 @@ def report(path: Path, result: Result) -> None:
             print(f"  review {d.name}: hidden {', '.join(d.secret)} (the name looks secret)")
     for name in result.skipped:
         print(f"  not declared: {name}")
+    for name in result.stale:
+        print(
+            f"  warning: app.models has no {name} any more: fix or delete its declaration in "
+            f"{path} (or start over with FRESH=1)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
