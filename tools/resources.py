@@ -550,18 +550,26 @@ class ScaffoldError(Exception):
     """Something the user must fix first; the message says what."""
 
 
-def place(declarations: Sequence[Declaration], taken_names: set[str], segments: set[str]) -> None:
+def place(
+    declarations: Sequence[Declaration],
+    existing: Existing | None = None,
+) -> None:
     """Give each declaration its constant, class reference and segment, none taken twice."""
-    reserved = {"Resource", "Link", "register", "equals", "V1", "LINKS"} | taken_names
-    constants = {d.constant for d in declarations}
+    taken = existing.names if existing else set[str]()
+    imported = existing.imported if existing else {}
+    segments = set(existing.segments) if existing else set[str]()
+    in_use = {"Resource", "Link", "register", "equals", "V1", "LINKS"} | taken
+    wanted = {d.constant for d in declarations}
     for d in declarations:
-        d.ref = (
-            d.model if d.model not in reserved and d.model not in constants else d.model + "Model"
-        )
-        reserved.add(d.ref)
+        if imported.get(d.model) == (d.module, d.model):
+            d.ref = d.model  # the file imports it already
+            continue
+        clashes = in_use | wanted
+        d.ref = d.model if d.model not in clashes else _free(d.model + "Model", clashes, "", "")
+        in_use.add(d.ref)
     for d in declarations:
-        d.name = _free(d.constant, reserved, "_RESOURCE", "_")
-        reserved.add(d.name)
+        d.name = _free(d.constant, in_use, "_RESOURCE", "_")
+        in_use.add(d.name)
         d.segment = _free(d.segment, segments, "", "-")
         segments.add(d.segment)
 
@@ -602,11 +610,7 @@ def scaffold(source: str | None, models: Sequence[Model], *, fresh: bool) -> Res
     todo = [m for m in served if m.name not in kept]
     declared = kept | {m.name for m in served}
     declarations = [declare(m, declared) for m in todo]
-    place(
-        declarations,
-        existing.names if existing else set(),
-        existing.segments if existing else set(),
-    )
+    place(declarations, existing)
     owners = {d.model: d.name for d in declarations}
     if existing is None:
         links = implicit_links(served, set(owners))

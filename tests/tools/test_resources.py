@@ -126,7 +126,7 @@ class Member(_Base):
 
 def test_secret_looking_fields_are_hidden_with_a_review_comment() -> None:
     declaration = declare(Model(Member, "app.models", None), {"Member"})
-    place([declaration], set(), set())
+    place([declaration])
     text = postprocess(fresh_source([declaration], []), project_root=ROOT, filename="app/x.py")
     assert (
         'MEMBERS = Resource(\n    model=Member,\n    segment="members",\n'
@@ -148,7 +148,7 @@ class Field_(_Base):  # noqa: N801
 
 def test_a_renamed_class_is_declared_under_its_prisma_name() -> None:
     declaration = declare(Model(Field_, "app.models", None), {"Field_"})
-    place([declaration], set(), set())
+    place([declaration])
     assert (declaration.name, declaration.ref, declaration.segment) == (
         "FIELDS",
         "Field_",
@@ -166,6 +166,22 @@ def test_a_key_field_is_served_whatever_its_name() -> None:
     declaration = declare(Model(Invite, "app.models", None), {"Invite"})
     assert declaration.secret == ()
     assert declaration.writable == ("token", "email")
+
+
+def test_model_names_that_clash_with_the_file_are_imported_under_an_alias() -> None:
+    clashing = [
+        Model(
+            type(name, (_Base,), {"__tablename__": name, "id": Column(Text, primary_key=True)}),
+            "app.models",
+            None,
+        )
+        for name in ("Resource", "Link")
+    ]
+    source = scaffold(None, clashing, fresh=True).source
+    assert "from app.models import Resource as ResourceModel, Link as LinkModel" in source
+    assert "RESOURCES = Resource(\n    model=ResourceModel," in source
+    assert "LINKS_RESOURCE = Resource(\n    model=LinkModel," in source
+    compile(source, "app/resources.py", "exec")
 
 
 def test_a_declaration_whose_model_is_gone_is_kept_with_a_warning(
