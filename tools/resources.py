@@ -467,10 +467,8 @@ class Existing:
     links: ast.Tuple | None = None
     linked: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])  # (owner, rel)
     imported: dict[str, tuple[str, str]] = field(default_factory=dict[str, tuple[str, str]])
-
-    @property
-    def declared(self) -> set[str]:
-        return set(self.models.values())
+    # Every `Resource(model=…)` anywhere in the file, assigned to a name or not.
+    declared: set[str] = field(default_factory=set[str])
 
 
 def read_existing(source: str) -> Existing:
@@ -489,7 +487,19 @@ def read_existing(source: str) -> Existing:
             existing.names.add(node.name)
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             _read_assignment(existing, node)
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or _callee(call) != "Resource":
+            continue
+        model, segment = _keyword(call, "model"), _keyword(call, "segment")
+        if model is not None:
+            existing.declared.add(_class_name(existing, model))
+        if isinstance(segment, ast.Constant) and isinstance(segment.value, str):
+            existing.segments.add(segment.value)
     return existing
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _read_assignment(existing: Existing, node: ast.Assign | ast.AnnAssign) -> None:
@@ -507,14 +517,10 @@ def _read_assignment(existing: Existing, node: ast.Assign | ast.AnnAssign) -> No
         existing.register = value
     if callee != "Resource":
         return
-    keywords = {k.arg: k.value for k in value.keywords if k.arg}
-    model = keywords.get("model")
-    segment = keywords.get("segment")
+    model = _keyword(value, "model")
     if model is not None:
         for name in names:
             existing.models[name] = _class_name(existing, model)
-    if isinstance(segment, ast.Constant) and isinstance(segment.value, str):
-        existing.segments.add(segment.value)
 
 
 def _callee(call: ast.Call) -> str | None:

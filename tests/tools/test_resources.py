@@ -29,6 +29,7 @@ from tools.resources import (
     kebab,
     looks_secret,
     place,
+    read_existing,
     report,
     scaffold,
 )
@@ -182,6 +183,20 @@ def test_model_names_that_clash_with_the_file_are_imported_under_an_alias() -> N
     assert "RESOURCES = Resource(\n    model=ResourceModel," in source
     assert "LINKS_RESOURCE = Resource(\n    model=LinkModel," in source
     compile(source, "app/resources.py", "exec")
+
+
+def test_declarations_are_found_however_they_are_written() -> None:
+    source = (
+        "from app import models\n"
+        "from app.models import Page as P\n"
+        "from app.resource import Resource, register\n\n"
+        'PAGES = Resource(model=P, segment="pages")\n'
+        'V1 = register(PAGES, Resource(model=models.Tag, segment="tags"))\n'
+    )
+    existing = read_existing(source)
+    assert existing.declared == {"Page", "Tag"}
+    assert existing.segments == {"pages", "tags"}
+    assert existing.register is not None
 
 
 def test_a_declaration_whose_model_is_gone_is_kept_with_a_warning(
