@@ -17,7 +17,7 @@ SUB ?= dev@app-web
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install run check format test smoke token models view-models orm orm-check bench clean
+.PHONY: help install run check format test smoke token models view-models orm orm-check resources bench clean
 
 help: ## List the targets with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,9 @@ view-models: install ## Reflect DATABASE_URL's views into app/view_tables.py (un
 
 orm: install ## models + view-models; no DATABASE_URL: a scratch DB from PRISMA_DIR/migrations on ORM_DATABASE_URL's server, dropped after
 	$(RUN) python -m tools.codegen all --prisma-dir $(PRISMA_DIR)
+
+resources: install ## Declare every model and view that has none in app/resources.py (FRESH=1: write it anew)
+	$(RUN) python -m tools.resources --prisma-dir $(PRISMA_DIR) $(if $(filter 1 yes true,$(FRESH)),--fresh)
 
 orm-check: install ## Build a scratch DB from PRISMA_DIR/migrations (ORM_DATABASE_URL's server), regenerate, fail with a diff on drift
 	$(RUN) python -m tools.orm_check --prisma-dir $(PRISMA_DIR)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from app.core.config import Settings
 from app.core.security import create_token
+
+
+class _Environment(BaseSettings):
+    """ENVIRONMENT alone, read as Settings reads it: checked before the rest is validated."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    ENVIRONMENT: str = "local"
 
 
 def all_scopes() -> list[str]:
@@ -27,12 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sub", default="dev@app-web", help="the subject (logged as the actor)")
     parser.add_argument("--expires-in", type=int, default=3600, help="lifetime in seconds")
     args = parser.parse_args(argv)
-    settings = Settings()
-    if settings.ENVIRONMENT != "local":
+    environment = _Environment().ENVIRONMENT
+    if environment != "local":
+        # Outside local the other settings may not validate here either: refuse before them.
         print(
-            f"refusing: ENVIRONMENT={settings.ENVIRONMENT}; tokens are minted by app-web there",
+            f"make token refuses: ENVIRONMENT={environment}; development tokens exist only in "
+            "local (app-web mints the tokens elsewhere)",
             file=sys.stderr,
         )
+        return 2
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            ": ".join([*map(str, error["loc"][:1]), error["msg"]]) for error in exc.errors()
+        )
+        print(f"make token: the settings do not validate: {reasons}", file=sys.stderr)
         return 2
     scopes = args.scope.split() or all_scopes()
     token = create_token(settings, subject=args.sub, scopes=scopes, expires_in=args.expires_in)
