@@ -657,7 +657,9 @@ def _now_columns(resource: Resource) -> tuple[tuple[str, bool], ...]:
         if not isinstance(column.type, DateTime):
             continue
         default = column.default
-        is_updated_at = default is not None and getattr(default, "arg", None) is utcnow
+        # SQLAlchemy wraps a no-argument callable default: the function is its `__wrapped__`.
+        arg = getattr(default, "arg", None)
+        is_updated_at = default is not None and getattr(arg, "__wrapped__", arg) is utcnow
         if is_updated_at or (default is None and _is_now(_server_default(column))):
             found.append((column.name, bool(column.type.timezone)))
     return tuple(found)
