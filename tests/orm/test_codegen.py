@@ -211,12 +211,15 @@ def test_multi_file_schema_with_relation_mode_prisma(
     """prisma.config.ts names a schema folder; relationMode = "prisma" (no foreign key in the
     database): every relation shape from schema.prisma, a model named `Field` with a relation
     named like its model, an @@unique-only model, @ignore/@@ignore, @map'ed enum values,
-    expression indexes, citext (tests/orm/edge_prisma_multifile)."""
+    expression indexes, citext, a composite-key relation, a one-to-one self-relation
+    (tests/orm/edge_prisma_multifile)."""
     models, _, project = build_project(scratch_db(), MULTIFILE, tmp_path)
     assert relationships(models) == {
         "Dashboard": {"owner", "Field", "tags"},
         "Field": {"Dashboard"},
         "Message": {"sender", "recipient"},
+        "Org": {"teams"},
+        "Team": {"org", "next", "previous"},
         "Profile": {"user"},
         "Setting": set(),
         "Tag": {"dashboards"},

@@ -90,6 +90,7 @@ def test_prisma_config_names_the_schema_folder() -> None:
     assert schema is not None
     assert [f.relative_to(MULTIFILE).as_posix() for f in schema.files] == [
         "schema/models/dashboard.prisma",
+        "schema/models/org.prisma",
         "schema/models/user.prisma",
         "schema/schema.prisma",
     ]

@@ -24,6 +24,7 @@ ChartKind, Dashboard, Field, Message = (
     models.Message,
 )
 Profile, Setting, Tag, User = models.Profile, models.Setting, models.Tag, models.User
+Org, Team = models.Org, models.Team
 
 configure_mappers()
 ONE, MANY, LINK = (
@@ -52,6 +53,10 @@ assert shape(User) == {
     "manager": (ONE, False),
     "reports": (MANY, True),
 }
+assert shape(Org) == {"teams": (MANY, True)}
+assert shape(Team) == {"org": (ONE, False), "next": (ONE, False), "previous": (MANY, False)}
+pairs = inspect(Team).relationships["org"].local_remote_pairs
+assert [(a.name, b.name) for a, b in pairs or []] == [("orgRegion", "region"), ("orgCode", "code")]
 pairs = inspect(Field).relationships["Dashboard"].local_remote_pairs
 assert [(a.name, b.name) for a, b in pairs or []] == [("dashboardId", "id")]
 sync = inspect(User).relationships["reports"].synchronize_pairs
@@ -79,7 +84,10 @@ with Session(engine) as session:
     Field(label="Revenue", Dashboard=board, weight=2.5, payload=b"\x00\x01", email="A@B.C")
     Message(body="hello", sender=boss, recipient=ann)
     ann.followers = [boss]
-    session.add_all([boss, ann, Setting(scope="ui", key="theme", value="dark")])
+    org = Org(region="eu", code="x")
+    first = Team(id=1, org=org)
+    Team(id=2, org=org, previous=first)
+    session.add_all([boss, ann, first, Setting(scope="ui", key="theme", value="dark")])
     session.commit()
     ann_id, boss_id = ann.id, boss.id
 
@@ -99,4 +107,7 @@ with Session(engine) as session:
     link = SQLModel.metadata.tables["_Follows"]
     assert session.execute(select(link.c.A, link.c.B)).one() == (ann_id, boss_id)
     assert session.get_one(Setting, ("ui", "theme")).value == "dark"
+    first = session.get_one(Team, 1)
+    assert (first.nextId, first.next.id, first.next.previous is first) == (2, 2, True)
+    assert [t.id for t in session.get_one(Org, ("eu", "x")).teams] == [1, 2]
 print("multifile ok")

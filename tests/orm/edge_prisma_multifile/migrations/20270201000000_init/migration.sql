@@ -130,3 +130,27 @@ CREATE INDEX "_Follows_B_index" ON "_Follows"("B");
 -- Hand-written (Prisma cannot express them): expression indexes.
 CREATE INDEX "Field_label_lower_idx" ON "Field" (lower("label"));
 CREATE INDEX "Dashboard_title_search_idx" ON "Dashboard" USING gin (to_tsvector('english', "title"));
+
+-- CreateTable
+CREATE TABLE "Org" (
+    "region" TEXT NOT NULL,
+    "code" TEXT NOT NULL,
+
+    CONSTRAINT "Org_pkey" PRIMARY KEY ("region","code")
+);
+
+-- CreateTable
+CREATE TABLE "Team" (
+    "id" INTEGER NOT NULL,
+    "orgRegion" TEXT NOT NULL,
+    "orgCode" TEXT NOT NULL,
+    "nextId" INTEGER,
+
+    CONSTRAINT "Team_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Team_nextId_key" ON "Team"("nextId");
+
+-- CreateIndex
+CREATE INDEX "Team_orgRegion_orgCode_idx" ON "Team"("orgRegion", "orgCode");
