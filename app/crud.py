@@ -645,9 +645,9 @@ def _now_columns(resource: Resource) -> tuple[tuple[str, bool], ...]:
     for column in resource.table.columns:
         if not isinstance(column.type, DateTime):
             continue
-        default = column.default
-        is_updated_at = default is not None and getattr(default, "arg", None) is utcnow
-        if is_updated_at or (default is None and _is_now(_server_default(column))):
+        # `@updatedAt`: a client-side default that is also applied on every update.
+        is_updated_at = column.default is not None and column.onupdate is not None
+        if is_updated_at or (column.default is None and _is_now(_server_default(column))):
             found.append((column.name, bool(column.type.timezone)))
     return tuple(found)
 
