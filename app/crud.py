@@ -9,7 +9,6 @@ a bound parameter for each value.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
-    JSON,
     Column,
     ColumnElement,
     DateTime,
@@ -53,7 +51,6 @@ from app.core.errors import (
     FieldError,
     NotFoundError,
     PreconditionFailedError,
-    refused_value,
 )
 from app.pagination import Order, Position
 from app.prisma_defaults import utcnow
@@ -508,18 +505,12 @@ def _default_value(info: FieldInfo) -> Any:
 
 
 def _literal(sql: str, info: FieldInfo) -> Any:
-    """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`, `'{}'`)."""
+    """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`)."""
     sql = sql.split("::", 1)[0].strip()
     if _is_now(sql):
         return utcnow()
-    if "(" in sql and not sql.startswith("'"):
-        return _KEEP  # a database function (`gen_random_uuid()`): the row keeps its value
-    quoted = sql.startswith("'") and sql.endswith("'")
-    value = sql[1:-1].replace("''", "'") if quoted else sql
-    if isinstance(info.column.type, JSON):
-        # `Json @default("{}")` is the JSON value {}, never the string "{}".
-        return json.loads(value)
-    if quoted:
+    if sql.startswith("'") and sql.endswith("'"):
+        value = sql[1:-1].replace("''", "'")
         enum_class = getattr(info.column.type, "enum_class", None)
         return enum_class(value) if enum_class is not None else value
     if sql.lower() in {"true", "false"}:
@@ -527,8 +518,6 @@ def _literal(sql: str, info: FieldInfo) -> Any:
     kind = info.wire.cursor_kind
     if kind == "decimal":
         return Decimal(sql)
-    if kind == "float":
-        return float(sql)
     return int(sql) if kind in {"int", "bigint"} else sql
 
 
@@ -601,7 +590,7 @@ def _integrity_error(
             return _taken(resource, fields, values)
     if "foreign key" in message.lower() or (constraint or "").endswith("_fkey"):
         return _missing_reference(resource, values, constraint)
-    return refused_value(exc) or ConflictError("The change conflicts with existing data.")
+    return ConflictError("The change conflicts with existing data.")
 
 
 @cache
@@ -656,11 +645,9 @@ def _now_columns(resource: Resource) -> tuple[tuple[str, bool], ...]:
     for column in resource.table.columns:
         if not isinstance(column.type, DateTime):
             continue
-        default = column.default
-        # SQLAlchemy wraps a no-argument callable default: the function is its `__wrapped__`.
-        arg = getattr(default, "arg", None)
-        is_updated_at = default is not None and getattr(arg, "__wrapped__", arg) is utcnow
-        if is_updated_at or (default is None and _is_now(_server_default(column))):
+        # `@updatedAt`: a client-side default that is also applied on every update.
+        is_updated_at = column.default is not None and column.onupdate is not None
+        if is_updated_at or (column.default is None and _is_now(_server_default(column))):
             found.append((column.name, bool(column.type.timezone)))
     return tuple(found)
 

@@ -5,9 +5,9 @@ are almost all of the traffic. Through FastAPI a by-id read spent about 0.1 ms o
 routing, dependency resolution and its exit stacks, as much as the rest of the request, and a
 write about 0.5 ms. `HotPath` is a pure ASGI middleware, innermost in the stack (the request
 id, the access log, CORS, the body guard and Sentry still wrap it), that answers exactly these
-requests of the top-level resources (any key shape: `/{segment}/{a}/{b}` for a two-field key,
-each part converted as its field's path parameter is) by calling what the FastAPI routes call (app.api.routes),
-in the same order:
+requests of the top-level resources, of any key shape (`/{segment}/{a}/{b}` for a two-field
+key, each part converted as its field's path parameter is), by calling what the FastAPI routes
+call (app.api.routes), in the same order:
 
 1. writes: the body (413 when too large; 400 when the client goes away before it arrived),
    validated from its JSON by the route's own model;
@@ -22,8 +22,8 @@ and turns the errors they raise into responses with the app's own exception hand
 503 carries CORS headers as it does from the routes). It sets `scope["route"]` to the route it
 stands for, as Starlette's router would (metrics label requests by it). Every other request
 goes on to FastAPI unchanged: other paths and methods, nested resources, a key FastAPI's path
-rules would refuse (FastAPI answers with its own 422), and a body the model refuses (FastAPI reads it again from a replay and
-answers with its own 422, so every validation error keeps FastAPI's shape). The routes stay
+rules would refuse (its own 422), and a body the model refuses (FastAPI reads it again from a
+replay and answers with its own 422, so every validation error keeps FastAPI's shape). The routes stay
 declared there: OpenAPI, /docs and the generated TypeScript clients are unaffected.
 tests/api/test_hot_path.py compares both paths.
 """
@@ -68,7 +68,7 @@ class _Hot:
     parse_list: Any
     parse_get: Any
     writes: Writes
-    # (column name, converter of its path segment: None when FastAPI must answer) per key field.
+    # Per key field: (column name, converter of its path segment; None: FastAPI answers).
     key: tuple[tuple[str, Callable[[str], Any]], ...]
 
 
