@@ -247,6 +247,12 @@ def _sqlite_compiles(column_type: Any) -> bool:
     return True
 
 
+# Builtins and modules the generated annotations use: no column attribute may shadow them.
+_ANNOTATION_BUILTINS = frozenset(
+    {"bool", "bytes", "dict", "float", "int", "list", "str", "datetime", "decimal", "enum", "uuid"}
+)
+
+
 def _import_alias(name: str) -> str:
     """The alias of an import whose name a Prisma model takes (`Field` -> `SQLField`)."""
     return f"SQL{name}" if name[:1].isupper() else f"sql_{name}"
@@ -632,6 +638,18 @@ class PrismaSQLModelGenerator(SQLModelGenerator):
                 local_names.add(relationship.name)
             return
         super().generate_model_name(model, global_names)
+
+    def generate_column_attr_name(
+        self,
+        column_attr: ColumnAttribute,
+        global_names: set[str],
+        local_names: set[str],
+    ) -> None:
+        # A column named like a type or module the class body uses (`bytes`, `datetime`,
+        # `str`, `uuid`) would shadow it for the attributes after it: `bytes_` (the JSON key
+        # stays the column's name, see app.schemas.wire_name).
+        taken = global_names | _ANNOTATION_BUILTINS
+        column_attr.name = self.find_free_name(column_attr.column.name, taken, local_names)
 
     def generate_relationship_name(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -224,3 +226,33 @@ def test_unreachable_server_is_one_line_saying_what_to_set(
     assert "secret" not in lines[0]
     assert orm_check.main(["--prisma-dir", str(TINY), "--out-dir", str(tmp_path)]) == 2
     assert "set ORM_DATABASE_URL" in capsys.readouterr().err
+
+
+@needs_postgres
+def test_columns_named_like_builtins_and_modules_generate_an_importable_class(
+    tmp_path: Path, no_database_url: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `bytes Bytes` before `data Bytes?`: a class attribute `bytes` would shadow the builtin in
+    # the next annotation (the import failed with "'FieldInfo' object has no attribute ...").
+    out_dir = tmp_path / "out"
+    prisma_dir = FIXTURES / "shadowing_prisma"
+    assert codegen.main(["models", "--prisma-dir", str(prisma_dir), "--out-dir", str(out_dir)]) == 0
+    capsys.readouterr()
+    code = (out_dir / "models.py").read_text()
+    assert 'bytes_: bytes = Field(sa_column=Column("bytes"' in code
+    assert 'str_: str = Field(sa_column=Column("str"' in code
+    # In a fresh interpreter: the generated tables must not join this process's metadata.
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('shadowing', {str(out_dir / 'models.py')!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "from sqlalchemy import inspect\n"
+        "from app.schemas import wire_name\n"
+        "print(*[wire_name(c) for c in inspect(module.Blob).local_table.columns])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[:6] == ["id", "bytes", "datetime", "str", "int", "float"]
