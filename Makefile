@@ -70,8 +70,8 @@ view-models: install ## Reflect DATABASE_URL's views into app/view_tables.py (un
 orm: install ## models + view-models; no DATABASE_URL: a scratch DB from PRISMA_DIR/migrations on ORM_DATABASE_URL's server, dropped after
 	$(RUN) python -m tools.codegen all --prisma-dir $(PRISMA_DIR)
 
-resources: install ## Declare every model and view that has none in app/resources.py (FRESH=1: write it anew)
-	$(RUN) python -m tools.resources --prisma-dir $(PRISMA_DIR) $(if $(filter 1 yes true,$(FRESH)),--fresh)
+resources: install ## Declare every model and view that has none in app/resources.py (FRESH=1: anew; SECRETS=serve: hide nothing)
+	$(RUN) python -m tools.resources --prisma-dir $(PRISMA_DIR) $(if $(filter 1 yes true,$(FRESH)),--fresh) $(if $(filter serve,$(SECRETS)),--serve-secrets)
 
 orm-check: install ## Build a scratch DB from PRISMA_DIR/migrations (ORM_DATABASE_URL's server), regenerate, fail with a diff on drift
 	$(RUN) python -m tools.orm_check --prisma-dir $(PRISMA_DIR)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m tools.resources [--prisma-dir prisma] [--fresh] [--file app/resources.py]
+    python -m tools.resources [--prisma-dir prisma] [--fresh] [--serve-secrets] [--file app/resources.py]
 
 The generated models (``app/models.py``, ``app/view_tables.py``) are imported and their mappers
 inspected; ``schema.prisma`` adds what the database cannot tell (``@updatedAt``,
@@ -118,6 +118,8 @@ class Declaration:
     unserved: tuple[str, ...] = ()
     # Hidden, yet a create must set them (NOT NULL, no default): a hook has to.
     needs_hook: tuple[str, ...] = ()
+    # Secret-looking, yet served as asked (`SECRETS=serve`): listed for review.
+    exposed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -200,14 +202,17 @@ def is_ignored(model: Model) -> bool:
     return model.prisma is not None and any(a.name == "ignore" for a in model.prisma.attributes)
 
 
-def declare(model: Model, declared: set[str]) -> Declaration:
-    """The declaration of one model; `declared` are the classes that will have one."""
+def declare(model: Model, declared: set[str], *, hide_secrets: bool = True) -> Declaration:
+    """The declaration of one model; `declared` are the classes that will have one.
+    `hide_secrets=False` serves secret-looking fields too (Prisma Client's full rows)."""
     columns = _in_schema_order(model)
     unserved = [c for c in columns if _unserved(model, c)]
     # A key field stays served whatever its name: it is in the URL.
     secret = [
         c for c in columns if c not in unserved and not c.primary_key and looks_secret(wire_name(c))
     ]
+    exposed = [] if hide_secrets else secret
+    secret = secret if hide_secrets else []
     served = [c for c in columns if c not in unserved and c not in secret]
     writable = [] if model.is_view else [c for c in served if _writable(model, c)]
     plural = plural_of(model.prisma_name)  # the resource's own plural: labels, operation ids
@@ -223,6 +228,7 @@ def declare(model: Model, declared: set[str]) -> Declaration:
         secret=_names(secret),
         unserved=_names(unserved),
         needs_hook=() if model.is_view else _names(c for c in secret if _required(c)),
+        exposed=_names(exposed),
     )
 
 
@@ -602,7 +608,9 @@ class Result:
     stale: list[str] = field(default_factory=list[str])
 
 
-def scaffold(source: str | None, models: Sequence[Model], *, fresh: bool) -> Result:
+def scaffold(
+    source: str | None, models: Sequence[Model], *, fresh: bool, hide_secrets: bool = True
+) -> Result:
     """The new text of app/resources.py (`source`: the current one, None when absent)."""
     served = [m for m in models if not is_ignored(m)]
     skipped = [f"{m.name} (@@ignore)" for m in models if is_ignored(m)]
@@ -615,7 +623,7 @@ def scaffold(source: str | None, models: Sequence[Model], *, fresh: bool) -> Res
     kept = existing.declared if existing else set()
     todo = [m for m in served if m.name not in kept]
     declared = kept | {m.name for m in served}
-    declarations = [declare(m, declared) for m in todo]
+    declarations = [declare(m, declared, hide_secrets=hide_secrets) for m in todo]
     place(declarations, existing)
     owners = {d.model: d.name for d in declarations}
     if existing is None:
@@ -725,12 +733,12 @@ def _new_imports(existing: Existing, declarations: Sequence[Declaration]) -> str
     return "".join(lines)
 
 
-def run(path: Path, prisma_dir: Path, *, fresh: bool) -> Result:
+def run(path: Path, prisma_dir: Path, *, fresh: bool, hide_secrets: bool = True) -> Result:
     """Scaffold `path` (app/resources.py) for the generated models; write it when it changed."""
     prisma = load_schema(prisma_dir)
     models = load_models(prisma)
     source = path.read_text(encoding="utf-8") if path.is_file() else None
-    result = scaffold(source, models, fresh=fresh)
+    result = scaffold(source, models, fresh=fresh, hide_secrets=hide_secrets)
     text = result.source
     if text != source:
         text = postprocess(text, project_root=Path.cwd(), filename=str(path))
@@ -745,6 +753,8 @@ def report(path: Path, result: Result) -> None:
     for d in result.written:
         if d.secret:
             print(f"  review {d.name}: hidden {', '.join(d.secret)} (the name looks secret)")
+        if d.exposed:
+            print(f"  review {d.name}: serves {', '.join(d.exposed)} (the name looks secret)")
     for name in result.skipped:
         print(f"  not declared: {name}")
     for name in result.stale:
@@ -766,9 +776,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write the file anew (the example's declarations and hooks go)",
     )
+    parser.add_argument(
+        "--serve-secrets",
+        action="store_true",
+        help="do not pre-fill hidden= for secret-looking fields (rows as Prisma Client returns them)",
+    )
     args = parser.parse_args(argv)
     try:
-        result = run(args.file, args.prisma_dir, fresh=args.fresh)
+        result = run(
+            args.file, args.prisma_dir, fresh=args.fresh, hide_secrets=not args.serve_secrets
+        )
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -140,6 +140,16 @@ def test_secret_looking_fields_are_hidden_with_a_review_comment() -> None:
     ) in text
 
 
+def test_serve_secrets_writes_secret_looking_fields_like_any_other() -> None:
+    # `make resources SECRETS=serve`: rows exactly as Prisma Client returns them.
+    declaration = declare(Model(Member, "app.models", None), {"Member"}, hide_secrets=False)
+    place([declaration])
+    text = postprocess(fresh_source([declaration], []), project_root=ROOT, filename="app/x.py")
+    assert "hidden=" not in text
+    assert '    writable=("email", "passwordHash", "passwordChangedAt", "apiKey"),\n' in text
+    assert declaration.exposed == ("passwordHash", "apiKey")
+
+
 class Field_(_Base):  # noqa: N801
     """The generator's name for a Prisma model `Field` (it would shadow sqlmodel's Field)."""
 
