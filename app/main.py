@@ -25,6 +25,7 @@ from app.core.logging import configure_logging, flush_logs
 from app.core.metrics import install_metrics, start_metrics, stop_metrics
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.core.security import TokenVerifier
+from app.core.startup import check_prisma_dir
 from app.resource import Link, Resource
 
 API_PREFIX = "/api/v1"
@@ -78,6 +79,7 @@ def create_app(
         problem = settings.secret_key_problem
         if problem:
             logger.warning("{}: tolerated only because ENVIRONMENT=local", problem)
+        check_prisma_dir(settings.PRISMA_DIR, explicit="PRISMA_DIR" in settings.model_fields_set)
         engine = create_engine(settings)
         database = settings.database
         logger.info(

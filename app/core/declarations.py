@@ -14,13 +14,12 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 
 from app.core.config import get_settings
-from app.core.startup import StartupError
+from app.core.startup import StartupError, prisma_model_names
 from app.resource import Link, Resource, ResourceError
 
 MODULE = "app.resources"
 _GENERATED = ("app.models", "app.view_tables")
 _CANNOT_IMPORT = re.compile(r"cannot import name '(?P<name>[^']+)'")
-_MODEL = re.compile(r"^\s*(?:model|view)\s+(?P<name>\w+)\s*\{", re.MULTILINE)
 
 
 class DeclarationError(StartupError):
@@ -102,11 +101,7 @@ def prisma_models() -> set[str]:
         folder = get_settings().PRISMA_DIR
     except ValueError:  # the settings' own error comes later, with its own message
         folder = Path(os.environ.get("PRISMA_DIR") or "prisma")
-    names: set[str] = set()
-    for path in folder.rglob("*.prisma") if folder.is_dir() else ():
-        if "migrations" not in path.relative_to(folder).parts:
-            names.update(_MODEL.findall(path.read_text(encoding="utf-8", errors="replace")))
-    return names
+    return prisma_model_names(folder)
 
 
 _declarations = load_resources()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+
+_MODEL = re.compile(r"^\s*(?:model|view)\s+(?P<name>\w+)\s*\{", re.MULTILINE)
 
 
 class StartupError(RuntimeError):
@@ -28,3 +33,21 @@ def _setting_problem(error: ErrorDetails) -> str:
     message = error["msg"].removeprefix("Value error, ")
     location = ".".join(str(part) for part in error["loc"])
     return f"{location}: {message}" if location else message
+
+
+def prisma_model_names(folder: Path) -> set[str]:
+    """The model and view names of the Prisma schema files under `folder` (not migrations/)."""
+    names: set[str] = set()
+    for path in folder.rglob("*.prisma") if folder.is_dir() else ():
+        if "migrations" not in path.relative_to(folder).parts:
+            names.update(_MODEL.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return names
+
+
+def check_prisma_dir(folder: Path, *, explicit: bool) -> None:
+    """A PRISMA_DIR the team set must hold their schema: never serve on without it."""
+    if explicit and not prisma_model_names(folder):
+        raise StartupError(
+            f"PRISMA_DIR={folder}: no Prisma model could be read there (a schema.prisma or a "
+            "schema folder of *.prisma files): set PRISMA_DIR to your Prisma folder"
+        )

@@ -121,3 +121,19 @@ def test_check_startup_gives_the_reason_of_a_failed_start(
     get_settings.cache_clear()
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "db.sqlite3"))
     assert check_startup("app.main:app") is None
+
+
+async def test_a_prisma_dir_set_without_a_model_stops_the_start_naming_it(tmp_path: Path) -> None:
+    from app.main import create_app
+    from tests.conftest import make_settings, running
+
+    empty = tmp_path / "prisma"
+    (empty / "migrations").mkdir(parents=True)
+    settings = make_settings(PRISMA_DIR=empty, SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    with pytest.raises(StartupError) as raised:
+        async with running(create_app(settings, resources=(), links=())):
+            pass
+    assert str(raised.value).startswith(f"PRISMA_DIR={empty}: no Prisma model could be read")
+    (empty / "schema.prisma").write_text("model Note {\n  id Int @id\n}\n")
+    async with running(create_app(settings, resources=(), links=())) as application:
+        assert application.state.engine is not None
