@@ -47,7 +47,7 @@ def load_resources() -> ModuleType:
         raise DeclarationError(_stale(exc, module.__name__, exc.name or "")) from None
     except ResourceError as exc:
         raise DeclarationError(
-            f"{_where(exc.__traceback__)}: {exc}: fix this declaration to match the models, or "
+            f"{_where(exc.__traceback__)}: {str(exc).rstrip('.')}: fix this declaration to match the models, or "
             "run `make resources FRESH=1` to declare the current models anew (`make orm` "
             "first if app/models.py is older than the Prisma schema)"
         ) from None
