@@ -144,7 +144,7 @@ def test_no_column_type_fails_and_unknown_ones_warn_once_naming_the_column() -> 
     ("name", "stored", "json"),
     [
         ("inet", "10.0.0.1/8", "10.0.0.1/8"),
-        ("bits", BitString("0101"), "0101"),
+        ("bits", BitString.from_int(0b0101, 4), "0101"),
         ("search", "'a' 'cat'", "'a' 'cat'"),
         ("xml", "<a/>", "<a/>"),
         ("inet", None, None),
