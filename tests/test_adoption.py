@@ -45,8 +45,10 @@ def copy_project(target: Path) -> Path:
 
 
 def step_env(server_url: str) -> dict[str, str]:
-    """The environment of a developer's shell: no database of ours, no coverage, no venv."""
+    """The environment of a developer's shell: no database of ours, no coverage, no venv, and
+    none of an outer make's variables (`make test MODE=full` passes MODE on in MAKEFLAGS)."""
     drop = ("DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH", "PRISMA_DIR")
+    drop += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MODE", "ARGS")
     env = {
         key: value
         for key, value in os.environ.items()
