@@ -1,8 +1,10 @@
-"""Shared fixtures.
+"""Shared fixtures, on any schema.
 
 Every test that takes `client` (or `app`) runs against an SQLite file and, when
-`TEST_DATABASE_URL` names a PostgreSQL server, again against a scratch database built from
-`prisma/migrations` and dropped at the end of the session.
+`TEST_DATABASE_URL` names a PostgreSQL server, again against a scratch database built from the
+machinery fixture's migrations (tests/machinery/fixture) and dropped at the end of the session:
+the app serves the fixture's resources, never the project's. tests/example/conftest.py overrides
+these fixtures with the example (app.resources on prisma/migrations).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from loguru import logger
-from sqlalchemy import text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings
@@ -28,10 +30,9 @@ from app.core.logging import flush_logs
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "prisma" / "migrations"
+FIXTURE = ROOT / "tests" / "machinery" / "fixture"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-DATA_TABLES = ("page_revisions", "_PageToTag", "Page", "Tag", "User")
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -48,14 +49,14 @@ def make_settings(**overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A scratch PostgreSQL database migrated from prisma/migrations (dropped afterwards)."""
+    """A scratch PostgreSQL database migrated from the fixture's migrations (dropped afterwards)."""
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
     from tools.migrate import apply_migrations, create_scratch_database, drop_database
 
     url = create_scratch_database(TEST_DATABASE_URL, "app_api_test")
     try:
-        apply_migrations(url, MIGRATIONS)
+        apply_migrations(url, FIXTURE / "migrations")
         yield url
     finally:
         drop_database(url)
@@ -63,9 +64,20 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
-    return request.getfixturevalue("postgres_url")
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    engine = create_engine(url)
+    fixture_metadata().create_all(engine)
+    engine.dispose()
+    return url
+
+
+def fixture_metadata() -> MetaData:
+    """The fixture schema's tables (imported late: collection must not build its models)."""
+    from tests.machinery.fixture.models import metadata
+
+    return metadata
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +94,10 @@ async def running(application: FastAPI) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    async with running(create_app(settings)) as application:
+    """The machinery fixture's resources served by the app (tests/example overrides it)."""
+    from tests.machinery.fixture.resources import LINKS, RESOURCES
+
+    async with running(create_app(settings, resources=RESOURCES, links=LINKS)) as application:
         yield application
 
 
@@ -118,14 +133,15 @@ def engine(app: FastAPI) -> AsyncEngine:
 
 @pytest.fixture
 async def clean_db(engine: AsyncEngine) -> None:
-    """Empty the data tables before the test (demo rows included)."""
-    await truncate(engine)
+    """Empty the fixture's tables before the test."""
+    await delete_rows(engine, [table.name for table in reversed(fixture_metadata().sorted_tables)])
 
 
-async def truncate(engine: AsyncEngine) -> None:
+async def delete_rows(engine: AsyncEngine, tables: Sequence[str]) -> None:
+    """Delete every row of `tables`, in that order (children first)."""
     async with engine.begin() as connection:
         # DELETE, children first: far cheaper than TRUNCATE on tables this small.
-        for name in DATA_TABLES:
+        for name in tables:
             await connection.execute(text(f'DELETE FROM "{name}"'))
 
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from app.api.query import query_dependency
-from app.resources import V1
 from tests.conftest import http_scope
+from tests.machinery.fixture.resources import RESOURCES
 
 
 class Listing(BaseModel):
@@ -18,7 +18,7 @@ class Listing(BaseModel):
 
 
 def _request(query: str) -> Request:
-    return Request(http_scope("GET", "/api/v1/pages/", query_string=query.encode()))
+    return Request(http_scope("GET", "/api/v1/accounts/", query_string=query.encode()))
 
 
 def test_a_model_that_could_change_is_refused() -> None:
@@ -30,7 +30,7 @@ def test_a_model_that_could_change_is_refused() -> None:
 
 
 def test_every_resource_query_model_is_frozen() -> None:
-    for resource in V1:
+    for resource in RESOURCES:
         for model in (resource.list_query, resource.get_query):
             assert model.model_config.get("frozen") is True, model.__name__
 

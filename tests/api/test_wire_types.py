@@ -15,7 +15,6 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.api.pages_support import PROBLEM
 from tests.api.wire_support import (
     POSTGRES_DDL,
     READ,
@@ -26,6 +25,7 @@ from tests.api.wire_support import (
     serving,
 )
 from tests.conftest import TEST_DATABASE_URL
+from tests.support import PROBLEM
 
 DEC_65_30 = "991.555555555555555555555555555555"
 

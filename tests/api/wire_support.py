@@ -69,8 +69,8 @@ from app.core.security import TokenVerifier
 from app.main import API_PREFIX
 from app.prisma_defaults import enum_values
 from app.resource import Resource, equals, has, register
-from tests.api.pages_support import bearer
 from tests.conftest import make_settings
+from tests.support import bearer
 
 URL = f"{API_PREFIX}/wire-samples/"
 READ = bearer("wire-samples:read")

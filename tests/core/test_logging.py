@@ -63,9 +63,9 @@ async def test_request_id_joins_every_line_logged_during_the_request(
 async def test_access_line_names_the_actor_and_never_the_token(
     client: httpx.AsyncClient, logs: LogCapture
 ) -> None:
-    token = create_token(make_settings(), subject="user_42", scopes=["pages:read"])
-    await client.get("/api/v1/pages/", headers={"Authorization": f"Bearer {token}"})
-    assert _access(logs, "/api/v1/pages/")["actor"] == "user_42"
+    token = create_token(make_settings(), subject="user_42", scopes=["accounts:read"])
+    await client.get("/api/v1/accounts/", headers={"Authorization": f"Bearer {token}"})
+    assert _access(logs, "/api/v1/accounts/")["actor"] == "user_42"
     assert token not in logs.text
     assert token.split(".")[2] not in logs.text
 

@@ -9,6 +9,7 @@ and a database that dropped every connection is met with a retry, not a 5xx.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, LiteralString
 
@@ -20,11 +21,15 @@ from fastapi import FastAPI
 from app.core import db as db_module
 from app.core.db import Database
 from app.main import create_app
-from tests.api.pages_support import PAGES, READER, WRITER, create_page, page_url
 from tests.conftest import app_client, capture_logs, make_settings, running
+from tests.machinery.fixture.resources import LINKS, RESOURCES, SCOPES
+from tests.support import bearer
 from tools.migrate import to_conninfo
 
 APP_NAME = "app-api-warm-test"
+ACCOUNTS = "/api/v1/accounts/"  # any resource of the machinery fixture will do
+READER = WRITER = bearer(*SCOPES)
+RUN = uuid.uuid4().hex[:8]  # the session database is shared: emails unique per run
 
 
 @pytest.fixture
@@ -35,7 +40,7 @@ async def tiny_app(postgres_url: str) -> AsyncIterator[FastAPI]:
         DB_MAX_OVERFLOW=0,
         DB_POOL_TIMEOUT=2,
     )
-    async with running(create_app(settings)) as application:
+    async with running(create_app(settings, resources=RESOURCES, links=LINKS)) as application:
         yield application
 
 
@@ -66,7 +71,7 @@ async def test_a_read_keeps_its_connection_warm_and_the_next_read_reuses_it(
     tiny_app: FastAPI, tiny: httpx.AsyncClient, postgres_url: str
 ) -> None:
     for _ in range(5):
-        response = await tiny.get(PAGES, headers=READER)
+        response = await tiny.get(ACCOUNTS, headers=READER)
         assert response.status_code == 200
     assert database(tiny_app).warm == 1
     assert await backends(postgres_url) == 1
@@ -75,20 +80,25 @@ async def test_a_read_keeps_its_connection_warm_and_the_next_read_reuses_it(
 async def test_a_write_after_reads_gets_the_only_connection_at_once(
     tiny_app: FastAPI, tiny: httpx.AsyncClient
 ) -> None:
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
     assert database(tiny_app).warm == 1
     started = asyncio.get_running_loop().time()
-    page = await create_page(tiny, title="After a read")
+    created = await tiny.post(
+        ACCOUNTS,
+        json={"email": f"after-read-{RUN}@warm.test", "name": "After a read"},
+        headers=WRITER,
+    )
     elapsed = asyncio.get_running_loop().time() - started
+    assert created.status_code == 201, created.text
     assert elapsed < 1.5  # not the 2 s pool timeout
-    read = await tiny.get(page_url(page["id"]), headers=READER)
-    assert read.json()["title"] == "After a read"
+    read = await tiny.get(f"{ACCOUNTS}{created.json()['id']}", headers=READER)
+    assert read.json()["name"] == "After a read"
 
 
 async def test_readiness_after_reads_does_not_wait_for_the_pool(
     tiny_app: FastAPI, tiny: httpx.AsyncClient
 ) -> None:
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
     assert database(tiny_app).warm == 1
     ready = await tiny.get("/api/v1/utils/ready")
     assert ready.status_code == 200
@@ -99,10 +109,12 @@ async def test_reads_and_writes_interleaved_under_concurrency_all_succeed(
     tiny: httpx.AsyncClient,
 ) -> None:
     async def read() -> int:
-        return (await tiny.get(PAGES, headers=READER)).status_code
+        return (await tiny.get(ACCOUNTS, headers=READER)).status_code
 
     async def write(n: int) -> int:
-        response = await tiny.post(PAGES, json={"title": f"Mixed {n}"}, headers=WRITER)
+        response = await tiny.post(
+            ACCOUNTS, json={"email": f"mixed-{n}-{RUN}@warm.test"}, headers=WRITER
+        )
         return response.status_code
 
     statuses = await asyncio.gather(*(read() if n % 3 else write(n) for n in range(30)))
@@ -111,10 +123,10 @@ async def test_reads_and_writes_interleaved_under_concurrency_all_succeed(
 
 async def test_shutdown_gives_warm_connections_back_and_closes_them(postgres_url: str) -> None:
     settings = make_settings(DATABASE_URL=f"{postgres_url}?application_name={APP_NAME}")
-    application = create_app(settings)
+    application = create_app(settings, resources=RESOURCES, links=LINKS)
     async with application.router.lifespan_context(application):
         async with await app_client(application) as client:
-            await asyncio.gather(*(client.get(PAGES, headers=READER) for _ in range(8)))
+            await asyncio.gather(*(client.get(ACCOUNTS, headers=READER) for _ in range(8)))
         assert database(application).warm >= 1
     assert database(application).warm == 0
     assert await backends(postgres_url) == 0
@@ -123,11 +135,11 @@ async def test_shutdown_gives_warm_connections_back_and_closes_them(postgres_url
 async def test_an_idle_warm_connection_is_pinged_and_replaced_when_the_server_dropped_it(
     tiny_app: FastAPI, tiny: httpx.AsyncClient, postgres_url: str, monkeypatch: Any
 ) -> None:
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     await terminate_app_backends(postgres_url)
     with capture_logs() as logs:
-        response = await tiny.get(PAGES, headers=READER)
+        response = await tiny.get(ACCOUNTS, headers=READER)
     assert response.status_code == 200
     assert "broken connection" not in logs.text  # the ping caught it, no failed read
     assert database(tiny_app).warm == 1
@@ -136,13 +148,13 @@ async def test_an_idle_warm_connection_is_pinged_and_replaced_when_the_server_dr
 async def test_a_warm_connection_killed_mid_lease_is_met_with_a_retry_not_a_5xx(
     tiny_app: FastAPI, tiny: httpx.AsyncClient, postgres_url: str
 ) -> None:
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
     await terminate_app_backends(postgres_url)
     with capture_logs() as logs:
-        response = await tiny.get(PAGES, headers=READER)
+        response = await tiny.get(ACCOUNTS, headers=READER)
     assert response.status_code == 200
     assert "read failed on a broken connection" in logs.text
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
 
 
 async def test_leases_end_and_connections_go_back_to_the_pool(
@@ -151,7 +163,7 @@ async def test_leases_end_and_connections_go_back_to_the_pool(
     monkeypatch.setattr(db_module, "WARM_LEASE_SECONDS", 0.0)
     pool: Any = tiny_app.state.engine.sync_engine.pool
     for _ in range(3):
-        assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+        assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
         assert database(tiny_app).warm == 1
     await asyncio.sleep(0.01)
     await database(tiny_app).make_room()  # a caller outside the read path takes it back
@@ -171,7 +183,7 @@ async def terminate_app_backends(postgres_url: str) -> None:
 async def test_sqlite_reads_keep_nothing_warm(app: FastAPI, client: httpx.AsyncClient) -> None:
     if app.state.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
-    assert (await client.get(PAGES, headers=READER)).status_code == 200
+    assert (await client.get(ACCOUNTS, headers=READER)).status_code == 200
     assert database(app).warm == 0
 
 
@@ -189,7 +201,7 @@ async def test_a_read_cancelled_mid_query_closes_its_connection_and_the_next_rea
     assert db.warm == 0  # its state was unknown: closed, not kept
     pool: Any = tiny_app.state.engine.sync_engine.pool
     assert pool.checkedout() == 0
-    assert (await tiny.get(PAGES, headers=READER)).status_code == 200
+    assert (await tiny.get(ACCOUNTS, headers=READER)).status_code == 200
 
 
 async def test_readiness_waits_its_turn_while_every_connection_is_in_a_read(

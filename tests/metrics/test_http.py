@@ -15,23 +15,26 @@ from fastapi import FastAPI
 from app.api.routes import MAX_ID_LENGTH
 from app.main import create_app
 from tests.conftest import app_client, http_scope, make_settings
-from tests.metrics.support import METRICS, PAGES, bearer, grown, scrape
+from tests.machinery.fixture.resources import LINKS, RESOURCES
+from tests.metrics.support import METRICS, bearer, grown, scrape
 
-BY_ID = "/api/v1/pages/{id}"
+# Any resource of the machinery fixture will do (the `app` and `client` fixtures serve it).
+ACCOUNTS = "/api/v1/accounts/"
+BY_ID = "/api/v1/accounts/{id}"
 
 
 async def test_counts_and_labels_match_the_requests_made(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     settings = app.state.settings
-    reader = bearer(settings, "pages:read")
-    writer = bearer(settings, "pages:read", "pages:write")
+    reader = bearer(settings, "accounts:read")
+    writer = bearer(settings, "accounts:read", "accounts:write")
     before = await scrape(client)
 
-    created = await client.post(PAGES, json={"title": "Counted"}, headers=writer)
+    created = await client.post(ACCOUNTS, json={"email": "counted@metrics.test"}, headers=writer)
     assert created.status_code == 201, created.text
-    page_id = created.json()["id"]
-    statuses: list[tuple[str, str, int]] = [("POST", PAGES, 201)]
+    account_id = created.json()["id"]
+    statuses: list[tuple[str, str, int]] = [("POST", ACCOUNTS, 201)]
 
     async def call(method: str, url: str, expected: int, route: str, **kwargs: Any) -> None:
         response = await client.request(method, url, **kwargs)
@@ -39,30 +42,35 @@ async def test_counts_and_labels_match_the_requests_made(
         statuses.append((method, route, expected))
 
     for _ in range(3):
-        await call("GET", PAGES, 200, PAGES, headers=reader)
+        await call("GET", ACCOUNTS, 200, ACCOUNTS, headers=reader)
     for _ in range(2):
-        await call("GET", f"{PAGES}{page_id}", 200, BY_ID, headers=reader)
-    await call("GET", f"{PAGES}no-such-page", 404, BY_ID, headers=reader)
-    await call("GET", f"{PAGES}another-missing-one", 404, BY_ID, headers=reader)
-    await call("PATCH", f"{PAGES}{page_id}", 200, BY_ID, json={"title": "x"}, headers=writer)
-    await call("GET", PAGES, 401, PAGES)
-    await call("GET", f"{PAGES}?limit=0", 422, PAGES, headers=reader)
-    await call("DELETE", PAGES, 405, PAGES, headers=writer)
+        await call("GET", f"{ACCOUNTS}{account_id}", 200, BY_ID, headers=reader)
+    await call("GET", f"{ACCOUNTS}no-such-account", 404, BY_ID, headers=reader)
+    await call("GET", f"{ACCOUNTS}another-missing-one", 404, BY_ID, headers=reader)
+    await call("PATCH", f"{ACCOUNTS}{account_id}", 200, BY_ID, json={"name": "x"}, headers=writer)
+    await call("GET", ACCOUNTS, 401, ACCOUNTS)
+    await call("GET", f"{ACCOUNTS}?limit=0", 422, ACCOUNTS, headers=reader)
+    await call("DELETE", ACCOUNTS, 405, ACCOUNTS, headers=writer)
     await call("GET", "/api/v1/utils/health-check", 200, "/api/v1/utils/health-check")
     await call("GET", "/no/such/route", 404, "unmatched")
     # The body guard answers before any routing: no template is known yet.
     await call(
-        "POST", PAGES, 415, "unmatched", content=b"title=x", headers={"Content-Type": "text/plain"}
+        "POST",
+        ACCOUNTS,
+        415,
+        "unmatched",
+        content=b"email=x",
+        headers={"Content-Type": "text/plain"},
     )
     await call(
         "POST",
-        PAGES,
+        ACCOUNTS,
         413,
         "unmatched",
         content=b"{}" + b" " * 2_000_000,
         headers={**writer, "Content-Type": "application/json"},
     )
-    await call("DELETE", f"{PAGES}{page_id}", 204, BY_ID, headers=writer)
+    await call("DELETE", f"{ACCOUNTS}{account_id}", 204, BY_ID, headers=writer)
 
     after = await scrape(client)
     expected = Counter((method, route, str(status)) for method, route, status in statuses)
@@ -75,8 +83,8 @@ async def test_counts_and_labels_match_the_requests_made(
     gained_durations.pop(("GET", METRICS), None)
     assert gained_durations == dict(durations)
     # Every label value is a template, a method or a status: never an id from a path.
-    assert page_id not in after.text
-    assert "no-such-page" not in after.text
+    assert account_id not in after.text
+    assert "no-such-account" not in after.text
     assert after.types["http_requests"] == "counter"
     assert after.types["http_request_duration_seconds"] == "histogram"
 
@@ -104,11 +112,11 @@ async def test_sums_and_buckets_of_the_duration_histogram_are_consistent(
 async def test_fast_reads_and_fastapi_answers_share_one_route_label(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    reader = bearer(app.state.settings, "pages:read")
+    reader = bearer(app.state.settings, "accounts:read")
     before = await scrape(client)
     # HotPath answers this one; an id over the length limit goes on to FastAPI (422).
-    assert (await client.get(f"{PAGES}abc", headers=reader)).status_code == 404
-    too_long = await client.get(f"{PAGES}{'x' * (MAX_ID_LENGTH + 1)}", headers=reader)
+    assert (await client.get(f"{ACCOUNTS}abc", headers=reader)).status_code == 404
+    too_long = await client.get(f"{ACCOUNTS}{'x' * (MAX_ID_LENGTH + 1)}", headers=reader)
     assert too_long.status_code == 422, too_long.text
     after = await scrape(client)
 
@@ -148,7 +156,7 @@ async def _asgi_get(application: FastAPI, method: str, path: str) -> int:
 
 
 async def test_ten_thousand_random_paths_add_no_label_values() -> None:
-    application = create_app(make_settings(LOG_LEVEL="WARNING"))
+    application = create_app(make_settings(LOG_LEVEL="WARNING"), resources=RESOURCES, links=LINKS)
     rng = random.Random(13)
     alphabet = string.ascii_letters + string.digits + "-_.~%"
 
@@ -160,7 +168,7 @@ async def test_ten_thousand_random_paths_add_no_label_values() -> None:
         lambda: f"/{word()}/{word()}",
         lambda: f"/api/v1/{word()}",
         lambda: f"/api/v1/{word()}/{word()}/{word()}",
-        lambda: f"/api/v1/pages/{word()}/{word()}",
+        lambda: f"/api/v1/accounts/{word()}/{word()}",
     ]
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     async with await app_client(application) as client:

@@ -22,7 +22,8 @@ from tools.migrate import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PRISMA_DIR = ROOT / "prisma"
+# A schema the tests own (an enum, an index built CONCURRENTLY), never the example's prisma/.
+PRISMA_DIR = Path(__file__).resolve().parent / "migrations_fixtures" / "tiny_prisma"
 MIGRATIONS = PRISMA_DIR / "migrations"
 
 
@@ -72,7 +73,7 @@ def orm_migrated_url(orm_pg_server: str) -> Iterator[str]:
 
 @pytest.fixture
 def prisma_copy(tmp_path: Path) -> Path:
-    """A writable copy of prisma/ (schema.prisma + migrations)."""
+    """A writable copy of the fixture schema's folder (schema.prisma + migrations)."""
     target = tmp_path / "prisma"
     shutil.copytree(PRISMA_DIR, target)
     for path in [target, *target.rglob("*")]:

@@ -159,7 +159,7 @@ def test_prisma_url_with_schema_param(scratch_db: Callable[[], str]) -> None:
     assert apply_migrations(url, MIGRATIONS) == NAMES
     with psycopg.connect(to_conninfo(url)) as conn:
         row = conn.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'Page'"
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'Item'"
         ).fetchone()
     assert row == ("tenant",)
 
@@ -191,12 +191,12 @@ def test_alter_type_add_value_then_use_it_in_a_later_migration(
 ) -> None:
     # A value added in one migration is usable in the next.
     add_migration(
-        prisma_copy, "20270101000000_hidden", "ALTER TYPE \"PageStatus\" ADD VALUE 'HIDDEN';\n"
+        prisma_copy, "20280101000000_hidden", "ALTER TYPE \"ItemKind\" ADD VALUE 'HIDDEN';\n"
     )
     add_migration(
         prisma_copy,
-        "20270102000000_use_hidden",
-        'ALTER TABLE "Page" ALTER COLUMN "status" SET DEFAULT \'HIDDEN\';\n',
+        "20280102000000_use_hidden",
+        'ALTER TABLE "Item" ALTER COLUMN "kind" SET DEFAULT \'HIDDEN\';\n',
     )
     url = scratch_db()
     assert len(apply_migrations(url, prisma_copy / "migrations")) == len(NAMES) + 2
@@ -353,7 +353,7 @@ def test_failure_inside_the_scripts_own_transaction_rolls_that_transaction_back(
 def test_a_transaction_left_open_fails_the_migration(
     scratch_db: Callable[[], str], prisma_copy: Path
 ) -> None:
-    name = "20270101000000_no_commit"
+    name = "20280101000000_no_commit"
     add_migration(prisma_copy, name, 'BEGIN;\nCREATE TABLE "Uncommitted" ("id" INTEGER);\n')
     url = scratch_db()
     with pytest.raises(MigrationError, match="did not end it"):
@@ -369,10 +369,10 @@ def test_bookkeeping_survives_a_migration_that_changes_search_path(
 ) -> None:
     add_migration(
         prisma_copy,
-        "20270101000000_elsewhere",
+        "20280101000000_elsewhere",
         'CREATE SCHEMA "other";\nSET search_path TO "other";\nCREATE TABLE "Elsewhere" ("id" INT);\n',
     )
-    add_migration(prisma_copy, "20270102000000_after", "SELECT 1;\n")
+    add_migration(prisma_copy, "20280102000000_after", "SELECT 1;\n")
     url = scratch_db()
     assert len(apply_migrations(url, prisma_copy / "migrations")) == len(NAMES) + 2
     assert len(rows(url)) == len(NAMES) + 2

@@ -6,42 +6,6 @@ from pathlib import Path
 
 from tools.prisma_schema import load_schema, parse_schema
 
-from .conftest import PRISMA_DIR
-
-
-def test_project_schema() -> None:
-    schema = load_schema(PRISMA_DIR)
-    assert schema is not None
-    assert set(schema.models) == {"User", "Page", "Tag", "PageRevision", "PublishedPage"}
-    assert schema.models["PublishedPage"].kind == "view"
-    assert schema.models["PublishedPage"].id_fields() == ["id"]
-    assert [v for v, _ in schema.enums["PageStatus"].values][-1] == "SCHEDULED"
-
-    revision = schema.models["PageRevision"]
-    assert revision.db_name == "page_revisions"
-    assert schema.model_for_table("page_revisions") is revision
-    assert revision.field_by_column("page_id").name == "pageId"  # type: ignore[union-attr]
-    external = revision.field_by_name("externalId")
-    assert external is not None
-    assert external.default == "uuid()"
-    assert external.native_type == "Uuid"
-    assert revision.field_by_name("editedAt").updated_at  # type: ignore[union-attr]
-
-    page = schema.models["Page"]
-    assert page.field_by_name("id").default == "cuid()"  # type: ignore[union-attr]
-    author = page.field_by_name("author")
-    assert author is not None
-    relation = schema.relation_of(page, author)
-    assert (relation.name, relation.fields, relation.references) == (
-        "PageToUser",
-        ["authorId"],
-        ["id"],
-    )
-    tag_items = page.field_by_name("tagItems")
-    assert tag_items is not None
-    assert tag_items.is_list
-    assert schema.relation_of(page, tag_items).name == "PageToTag"
-
 
 def test_maps_comments_named_relations_and_enum_maps() -> None:
     schema = parse_schema(
