@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 SCHEMA = ROOT / "tests" / "adoption_prisma"
 # README "Use it with your schema", step 5: what an adopting team deletes of the example.
-EXAMPLE_PATHS = ("tests/example",)
+EXAMPLE_PATHS = ("tests/example", "bench")
 TAIL = 60  # lines of output shown when a step fails
 
 

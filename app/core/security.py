@@ -15,8 +15,6 @@ from app.core.errors import ForbiddenError, UnauthorizedError
 
 ALGORITHM = "HS256"
 # Scopes are `<resource>:read` / `<resource>:write` (app.resource.Resource.scope).
-READ_SCOPE = "pages:read"
-WRITE_SCOPE = "pages:write"
 _CACHE_SIZE = 4096
 
 # Our own rule (32+ characters outside local, a startup warning in local) replaces PyJWT's

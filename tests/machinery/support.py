@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.pages_support import bearer
+from tests.support import bearer
 from tests.machinery.fixture.resources import SCOPES
 
 API = "/api/v1"

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from app.core.security import READ_SCOPE, WRITE_SCOPE
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from tests.example.reliability.support import (
     PAGES,
     REL_SECRET,

@@ -1,7 +1,7 @@
 """Load: a real uvicorn process on loopback, LOAD_SECONDS (default 60) of mixed reads and writes
 at concurrency 32. No 5xx, the pool goes back to idle, memory stays flat.
 
-Figures are printed (see them with `-s`) and written to tests/reliability/.last_load.json.
+Figures are printed (see them with `-s`) and written to tests/example/reliability/.last_load.json.
 """
 
 from __future__ import annotations

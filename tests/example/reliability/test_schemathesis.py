@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from app.core.security import WRITE_SCOPE  # noqa: E402
+from tests.example.scopes import WRITE_SCOPE  # noqa: E402
 from app.main import API_PREFIX, create_app  # noqa: E402
 from tests.example.reliability.support import WATCH, auth, rel_settings, token  # noqa: E402
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.core.security import READ_SCOPE, WRITE_SCOPE
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from tests.example.reliability.support import (
     PAGES,
     READY,
