@@ -55,10 +55,10 @@ def test_a_model_only_the_schema_has_says_make_orm(
     declarations_module: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, _ = declarations_module
-    prisma = path.parent / "prisma" / "models"
+    prisma = path.parent / "schema_dir" / "models"
     prisma.mkdir(parents=True)
     (prisma / "widget.prisma").write_text("model Widget {\n  id Int @id\n}\n")
-    monkeypatch.setenv("PRISMA_DIR", str(path.parent / "prisma"))
+    monkeypatch.setenv("PRISMA_DIR", str(path.parent / "schema_dir"))
     write(path, "import app.models as M\n\nWIDGETS = M.Widget\n")
     with pytest.raises(
         DeclarationError, match=r":3: app/models.py has no Widget, which the Prisma"
@@ -127,7 +127,7 @@ async def test_a_prisma_dir_set_without_a_model_stops_the_start_naming_it(tmp_pa
     from app.main import create_app
     from tests.conftest import make_settings, running
 
-    empty = tmp_path / "prisma"
+    empty = tmp_path / "schema_dir"
     (empty / "migrations").mkdir(parents=True)
     settings = make_settings(PRISMA_DIR=empty, SQLITE_PATH=str(tmp_path / "db.sqlite3"))
     with pytest.raises(StartupError) as raised:

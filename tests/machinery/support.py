@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import bearer
 from tests.machinery.fixture.resources import SCOPES
+from tests.support import bearer
 
 API = "/api/v1"
 ALL = bearer(*SCOPES)

@@ -19,6 +19,7 @@ from tools.migrate import to_conninfo
 from .conftest import add_migration
 
 FIXTURES = Path(__file__).parent / "migrations_fixtures"
+PROJECT = Path(__file__).resolve().parents[2]
 TINY = FIXTURES / "tiny_prisma"
 
 
@@ -164,7 +165,7 @@ def test_columns_named_like_builtins_and_modules_generate_an_importable_class(
         "print(*[wire_name(c) for c in inspect(module.Blob).local_table.columns])\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:6] == ["id", "bytes", "datetime", "str", "int", "float"]

@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.resources import PAGES as PAGE_RESOURCE
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from tests.support import PROBLEM, bearer
 
 PAGES = "/api/v1/pages/"

@@ -21,12 +21,12 @@ from starlette.types import Message, Receive, Scope, Send
 from app.api.hot import HotPath
 from app.api.routes import MAX_ID_LENGTH
 from app.core.config import Settings
-from app.core.security import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
 from app.resources import V1
 from tests.conftest import LogCapture, app_client, capture_logs, http_scope, make_settings
 from tests.example.api.conftest import without_hot_reads
 from tests.example.api.pages_support import PAGES, READER, WRITER, bearer, create_page, page_url
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 ORIGIN = "https://app.example.com"
 

@@ -30,7 +30,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.hot import HotPath
 from app.api.routes import MAX_ID_LENGTH, etag
 from app.core.config import Settings
-from app.core.security import WRITE_SCOPE
 from app.resources import V1
 from app.schemas import MAX_METADATA_DEPTH
 from tests.conftest import LogCapture, capture_logs, http_scope, make_settings
@@ -63,6 +62,7 @@ from tests.example.api.test_hot_path import (
     outage_settings,
 )
 from tests.example.conftest import truncate
+from tests.example.scopes import WRITE_SCOPE
 from tests.metrics.support import METRICS, grown, scrape
 
 BY_ID = "/api/v1/pages/{id}"

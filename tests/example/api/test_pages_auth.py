@@ -13,7 +13,6 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.security import READ_SCOPE, WRITE_SCOPE
 from tests.conftest import TEST_SECRET, LogCapture
 from tests.example.api.pages_support import (
     PAGES,
@@ -26,6 +25,7 @@ from tests.example.api.pages_support import (
     get_page,
     page_url,
 )
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 NOT_THERE = "cnotthere000000000000000000"
 

@@ -27,9 +27,9 @@ from starlette.types import Message
 from app.core.config import Settings
 from app.core.logging import flush_logs
 from app.core.security import create_token
-from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from app.main import create_app
 from tests.conftest import make_settings, running
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]

@@ -16,7 +16,6 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from tests.example.reliability.support import (
     PAGES,
     REL_SECRET,
@@ -28,6 +27,7 @@ from tests.example.reliability.support import (
     running_app,
     token,
 )
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 # Any RSA public key: what an attacker would try as an HMAC secret (RS256/HS256 confusion).
 PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----

@@ -35,9 +35,9 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from tests.example.scopes import WRITE_SCOPE  # noqa: E402
 from app.main import API_PREFIX, create_app  # noqa: E402
 from tests.example.reliability.support import WATCH, auth, rel_settings, token  # noqa: E402
+from tests.example.scopes import WRITE_SCOPE  # noqa: E402
 
 SEED = 20261122
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "30"))  # per operation

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 from tests.example.reliability.support import (
     PAGES,
     READY,
@@ -28,6 +27,7 @@ from tests.example.reliability.support import (
     running_app,
     token,
 )
+from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 
 async def _leak_prone_requests(client: httpx.AsyncClient, page_id: str | None) -> None:
