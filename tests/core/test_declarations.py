@@ -51,6 +51,7 @@ def test_a_model_the_models_lack_names_the_line_and_make_resources(
     assert "make resources FRESH=1" in message
 
 
+@pytest.mark.usefixtures("fresh_settings")
 def test_a_model_only_the_schema_has_says_make_orm(
     declarations_module: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
