@@ -9,6 +9,7 @@ a bound parameter for each value.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    JSON,
     Column,
     ColumnElement,
     DateTime,
@@ -51,6 +53,7 @@ from app.core.errors import (
     FieldError,
     NotFoundError,
     PreconditionFailedError,
+    refused_value,
 )
 from app.pagination import Order, Position
 from app.prisma_defaults import utcnow
@@ -505,12 +508,18 @@ def _default_value(info: FieldInfo) -> Any:
 
 
 def _literal(sql: str, info: FieldInfo) -> Any:
-    """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`)."""
+    """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`, `'{}'`)."""
     sql = sql.split("::", 1)[0].strip()
     if _is_now(sql):
         return utcnow()
-    if sql.startswith("'") and sql.endswith("'"):
-        value = sql[1:-1].replace("''", "'")
+    if "(" in sql and not sql.startswith("'"):
+        return _KEEP  # a database function (`gen_random_uuid()`): the row keeps its value
+    quoted = sql.startswith("'") and sql.endswith("'")
+    value = sql[1:-1].replace("''", "'") if quoted else sql
+    if isinstance(info.column.type, JSON):
+        # `Json @default("{}")` is the JSON value {}, never the string "{}".
+        return json.loads(value)
+    if quoted:
         enum_class = getattr(info.column.type, "enum_class", None)
         return enum_class(value) if enum_class is not None else value
     if sql.lower() in {"true", "false"}:
@@ -518,6 +527,8 @@ def _literal(sql: str, info: FieldInfo) -> Any:
     kind = info.wire.cursor_kind
     if kind == "decimal":
         return Decimal(sql)
+    if kind == "float":
+        return float(sql)
     return int(sql) if kind in {"int", "bigint"} else sql
 
 
@@ -590,7 +601,7 @@ def _integrity_error(
             return _taken(resource, fields, values)
     if "foreign key" in message.lower() or (constraint or "").endswith("_fkey"):
         return _missing_reference(resource, values, constraint)
-    return ConflictError("The change conflicts with existing data.")
+    return refused_value(exc) or ConflictError("The change conflicts with existing data.")
 
 
 @cache

@@ -79,9 +79,14 @@ def create_app(
         problem = settings.secret_key_problem
         if problem:
             logger.warning("{}: tolerated only because ENVIRONMENT=local", problem)
-        check_prisma_dir(settings.PRISMA_DIR, explicit="PRISMA_DIR" in settings.model_fields_set)
-        engine = create_engine(settings)
         database = settings.database
+        if database.is_sqlite:
+            # The embedded default builds on the schema's folder (its views): a PRISMA_DIR set
+            # to a folder without a model stops here. On PostgreSQL only diagnostics read it.
+            check_prisma_dir(
+                settings.PRISMA_DIR, explicit="PRISMA_DIR" in settings.model_fields_set
+            )
+        engine = create_engine(settings)
         logger.info(
             "app-api {} starting: environment={} database={}",
             __version__,

@@ -73,8 +73,9 @@ def test_a_declaration_the_machinery_refuses_names_its_line(
     path, _ = declarations_module
     write(
         path,
-        "from app.models import Tag\nfrom app.resource import Resource\n\n"
-        "TAGS = Resource(model=Tag, segment='tags')\nTAGS.field_named('nope', role='ordering')\n",
+        "from tests.machinery.fixture.models import Account\nfrom app.resource import Resource\n\n"
+        "ACCOUNTS = Resource(model=Account, segment='accounts')\n"
+        "ACCOUNTS.field_named('nope', role='ordering')\n",
     )
     with pytest.raises(DeclarationError) as raised:
         load_resources()
