@@ -16,17 +16,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.api.wire_support import (
-    POSTGRES_DDL,
     PRISMA_SCHEMA,
     READ,
     URL,
     WRITE,
     Served,
     item_url,
+    postgres_wire_database,
     serving,
 )
 from tests.conftest import TEST_DATABASE_URL
@@ -109,15 +108,8 @@ def database() -> Iterator[str]:
         pytest.skip("TEST_DATABASE_URL is not set")
     if not (NODE_MODULES / ".bin" / "prisma").exists():
         pytest.skip(f"Prisma 7 is not installed in {NODE_MODULES}")
-    from tools.migrate import create_scratch_database, drop_database, to_conninfo
-
-    url = create_scratch_database(TEST_DATABASE_URL, "app_api_wire_prisma")
-    try:
-        with psycopg.connect(to_conninfo(url), autocommit=True) as connection:
-            connection.execute(POSTGRES_DDL.encode())
+    with postgres_wire_database(TEST_DATABASE_URL, "app_api_wire_prisma") as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,16 @@ import base64
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
 from tests.api.wire_support import (
-    POSTGRES_DDL,
     READ,
     URL,
     WRITE,
     Served,
     item_url,
+    postgres_wire_database,
     serving,
 )
 from tests.conftest import TEST_DATABASE_URL
@@ -39,15 +38,8 @@ def wire_url(
         return
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    from tools.migrate import create_scratch_database, drop_database, to_conninfo
-
-    url = create_scratch_database(TEST_DATABASE_URL, "app_api_wire")
-    try:
-        with psycopg.connect(to_conninfo(url), autocommit=True) as connection:
-            connection.execute(POSTGRES_DDL.encode())
+    with postgres_wire_database(TEST_DATABASE_URL, "app_api_wire") as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,13 @@ import enum
 import hashlib
 import hmac
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 from fastapi import FastAPI
 from sqlalchemy import (
     CHAR,
@@ -332,3 +333,17 @@ model WireSample {
   created_at Int?
 }
 """
+
+
+@contextmanager
+def postgres_wire_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A scratch PostgreSQL database holding the wire fixture's table (dropped afterwards)."""
+    from tools.migrate import create_scratch_database, drop_database, to_conninfo
+
+    url = create_scratch_database(server_url, prefix)
+    try:
+        with psycopg.connect(to_conninfo(url), autocommit=True) as connection:
+            connection.execute(POSTGRES_DDL.encode())
+        yield url
+    finally:
+        drop_database(url)
