@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -63,22 +64,14 @@ def scratch_db(orm_pg_server: str) -> Iterator[Callable[[], str]]:
 @pytest.fixture(scope="session")
 def orm_migrated_url(orm_pg_server: str) -> Iterator[str]:
     """One scratch database migrated to the latest migration, shared by read-mostly tests."""
-    url = create_scratch_database(orm_pg_server, "orm_test_shared")
-    try:
-        apply_migrations(url, MIGRATIONS)
+    with migrated_database(orm_pg_server, MIGRATIONS, "orm_test_shared") as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture
 def prisma_copy(tmp_path: Path) -> Path:
     """A writable copy of the fixture schema's folder (schema.prisma + migrations)."""
-    target = tmp_path / "prisma"
-    shutil.copytree(PRISMA_DIR, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
+    return writable_copy(PRISMA_DIR, tmp_path / "prisma")
 
 
 def add_migration(prisma_dir: Path, name: str, sql: str) -> Path:
@@ -86,3 +79,22 @@ def add_migration(prisma_dir: Path, name: str, sql: str) -> Path:
     folder.mkdir()
     (folder / "migration.sql").write_text(sql, encoding="utf-8")
     return folder
+
+
+@contextmanager
+def migrated_database(server: str, migrations: Path, prefix: str) -> Iterator[str]:
+    """A scratch database migrated from `migrations` (dropped afterwards)."""
+    url = create_scratch_database(server, prefix)
+    try:
+        apply_migrations(url, migrations)
+        yield url
+    finally:
+        drop_database(url)
+
+
+def writable_copy(folder: Path, target: Path) -> Path:
+    """A copy of a Prisma folder the test may change (the source may be read-only)."""
+    shutil.copytree(folder, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
