@@ -480,8 +480,8 @@ def _describe_key(resource: Resource, key: Key) -> str:
 
 @cache
 def _column_names(resource: Resource) -> dict[str, str]:
-    """Field (Prisma) name → column name."""
-    return {name: info.column.name for name, info in resource.fields.items()}
+    """Field (Prisma) name → column name (write-only fields included)."""
+    return {name: info.column.name for name, info in resource.all_fields.items()}
 
 
 def _values(resource: Resource, data: BaseModel, *, only_set: bool = True) -> dict[str, Any]:

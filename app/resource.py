@@ -11,7 +11,9 @@ Keys: every primary key shape is served, one path parameter per key field named 
 (`/rate-limits/{key}/{action}/{bucket}`); a nested resource's parent part is named after its
 own foreign key fields (`/pages/{pageId}/revisions/{revision}`). Relations are named by their
 Prisma field (`info["prisma"]` when the Python attribute differs) and come back in Prisma's
-shape. `hidden` fields are never served, included, documented, accepted, filtered or ordered on.
+shape. `hidden` fields are never served, included, filtered or ordered on; a hidden field also
+listed in `writable` is write-only (a password hash the caller sets): accepted in bodies and
+documented there, never returned.
 
 A declaration naming a field or relation the generated model does not have raises
 `ResourceError` at import (the app does not start, `make smoke` and the tests fail) with the
@@ -121,7 +123,8 @@ class Resource:
     # The plural of the model name in operation ids (`listSiteSettings`); default: English rules.
     plural: str | None = None
     include_limit: int = INCLUDE_LIMIT
-    # Fields never served, accepted, filtered or ordered on (`password`, `twoFactorSecret`).
+    # Fields never served, filtered or ordered on (`password`, `twoFactorSecret`); also in
+    # `writable`: write-only (accepted in bodies, never returned).
     hidden: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -235,11 +238,24 @@ class Resource:
             raise self._unknown(name, role)
         return info
 
+    def input_field(self, name: str, *, role: str) -> FieldInfo:
+        """A field a body may carry: a served one, or a write-only one (hidden and writable)."""
+        info = self.all_fields.get(name)
+        if info is None or (info in self.hidden_fields and name not in self.writable):
+            raise self._unknown(name, role)
+        return info
+
+    @cached_property
+    def write_only(self) -> frozenset[str]:
+        """Hidden fields a body may still carry (listed in `writable` too)."""
+        return frozenset(f.name for f in self.hidden_fields if f.name in self.writable)
+
     def _unknown(self, name: str, role: str) -> ResourceError:
         if name in self.all_fields:
             return ResourceError(
                 f"resource {self.segment!r}: {role} names {name!r}, which is hidden "
-                f"(hidden fields are never served, written, filtered or ordered on)."
+                "(hidden fields are never served, filtered or ordered on; listed in `writable` "
+                "too, a hidden field is write-only: accepted in bodies, never returned)."
             )
         known = ", ".join(self.all_fields)
         return ResourceError(
@@ -344,7 +360,7 @@ class Resource:
 
     @cached_property
     def writable_fields(self) -> tuple[FieldInfo, ...]:
-        return tuple(self.field_named(name, role="writable") for name in self.writable)
+        return tuple(self.input_field(name, role="writable") for name in self.writable)
 
     @cached_property
     def changeable_fields(self) -> tuple[FieldInfo, ...]:
@@ -358,6 +374,9 @@ class Resource:
         for info in fields:
             annotation = self._input_type(info)
             description = self.descriptions.get(info.name) or info.default_description
+            if info.name in self.write_only:
+                note = "Write-only: accepted here, never returned"
+                description = f"{description}. {note}" if description else note
             if info in required:
                 definitions[info.name] = (annotation, Field(description=description))
             else:
@@ -387,7 +406,7 @@ class Resource:
     @cached_property
     def required(self) -> tuple[FieldInfo, ...]:
         """Writable fields a create must carry: NOT NULL, no default, not derived by a hook."""
-        derived = {self.field_named(name, role="derived").name for name in self.derived}
+        derived = {self.input_field(name, role="derived").name for name in self.derived}
         return tuple(
             f for f in self.writable_fields if f.required_on_create and f.name not in derived
         )
@@ -538,11 +557,13 @@ class Resource:
     def check(self) -> None:
         """Derive everything now: a declaration that does not match the models fails at import."""
         _ = self.hidden_fields
-        roles = {"writable": self.writable, "derived": self.derived, "orderings": self.orderings}
-        roles |= {"types": tuple(self.types), "descriptions": tuple(self.descriptions)}
-        for role, names in roles.items():
+        inputs = {"writable": self.writable, "derived": self.derived, "types": tuple(self.types)}
+        inputs |= {"descriptions": tuple(self.descriptions)}
+        for role, names in inputs.items():
             for name in names:
-                self.field_named(name, role=role)
+                self.input_field(name, role=role)
+        for name in self.orderings:
+            self.field_named(name, role="orderings")
         for name, spec in self.filters.items():
             self._filter_type(name, spec)
         _ = (self.key_fields, self.order, self.default, self.relations)

@@ -108,4 +108,4 @@ def test_the_readme_steps_adopt_another_schema(tmp_path: Path) -> None:
     assert "class Page(" not in models
     resources = (project / "app" / "resources.py").read_text(encoding="utf-8")
     assert "model=Member" in resources
-    assert "passwordHash" in resources  # hidden, with a comment asking for review
+    assert "passwordHash" in resources  # write-only, with a comment asking for review

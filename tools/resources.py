@@ -43,6 +43,7 @@ DEFAULT_FILE = Path("app/resources.py")
 # Query parameters every list already has: a filter cannot take their name.
 RESERVED_QUERY = frozenset({"limit", "cursor", "offset", "orderBy", "include", "count"})
 SECRET_COMMENT = "# review: hidden because the name looks secret"
+WRITE_ONLY_COMMENT = "# review: hidden, yet writable (write-only): the names look secret"
 UNSERVED_COMMENT = "# not in Prisma Client (Unsupported type or @ignore)"
 
 HEADER = '''"""The v1 resources: one declaration per Prisma model (see app/resource.py for the fields).
@@ -116,8 +117,6 @@ class Declaration:
     includes: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()
     unserved: tuple[str, ...] = ()
-    # Hidden, yet a create must set them (NOT NULL, no default): a hook has to.
-    needs_hook: tuple[str, ...] = ()
     # Secret-looking, yet served as asked (`SECRETS=serve`): listed for review.
     exposed: tuple[str, ...] = ()
 
@@ -214,7 +213,10 @@ def declare(model: Model, declared: set[str], *, hide_secrets: bool = True) -> D
     exposed = [] if hide_secrets else secret
     secret = secret if hide_secrets else []
     served = [c for c in columns if c not in unserved and c not in secret]
-    writable = [] if model.is_view else [c for c in served if _writable(model, c)]
+    # Secret-looking fields Prisma Client writes stay writable: write-only (hidden and writable),
+    # so a model whose password hash is required can still be created.
+    readable = [c for c in columns if c not in unserved]
+    writable = [] if model.is_view else [c for c in readable if _writable(model, c)]
     plural = plural_of(model.prisma_name)  # the resource's own plural: labels, operation ids
     return Declaration(
         model=model.name,
@@ -227,15 +229,8 @@ def declare(model: Model, declared: set[str], *, hide_secrets: bool = True) -> D
         includes=tuple(_includes(model, declared)),
         secret=_names(secret),
         unserved=_names(unserved),
-        needs_hook=() if model.is_view else _names(c for c in secret if _required(c)),
         exposed=_names(exposed),
     )
-
-
-def _required(column: Column[Any]) -> bool:
-    """NOT NULL without a default of any kind."""
-    defaults = (column.server_default, column.default, column.computed, column.identity)
-    return not column.nullable and all(d is None for d in defaults)
 
 
 def _in_schema_order(model: Model) -> list[Column[Any]]:
@@ -413,11 +408,10 @@ def render(declaration: Declaration) -> str:
         lines.append(
             f"    # {', '.join(d.unserved)}: not in Prisma Client (Unsupported or @ignore)"
         )
-    if d.needs_hook:
-        lines.append(
-            f"    # review: creates fail until a before_create hook sets {', '.join(d.needs_hook)}"
-        )
-    if hidden:
+    if set(d.secret) & set(d.writable):
+        lines.append(f"    {WRITE_ONLY_COMMENT}")
+        lines.append(f"    hidden={_tuple(hidden)},")
+    elif hidden:
         comment = SECRET_COMMENT if d.secret else UNSERVED_COMMENT
         lines.append(f"    hidden={_tuple(hidden)},  {comment}")
     lines.append(")")
@@ -752,7 +746,8 @@ def report(path: Path, result: Result) -> None:
     print(f", {result.links} links" if result.links else "")
     for d in result.written:
         if d.secret:
-            print(f"  review {d.name}: hidden {', '.join(d.secret)} (the name looks secret)")
+            kind = "write-only" if set(d.secret) & set(d.writable) else "hidden"
+            print(f"  review {d.name}: {kind} {', '.join(d.secret)} (the name looks secret)")
         if d.exposed:
             print(f"  review {d.name}: serves {', '.join(d.exposed)} (the name looks secret)")
     for name in result.skipped:

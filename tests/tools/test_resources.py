@@ -125,17 +125,18 @@ class Member(_Base):
     apiKey = Column(Text)  # noqa: N815
 
 
-def test_secret_looking_fields_are_hidden_with_a_review_comment() -> None:
+def test_secret_looking_fields_are_write_only_with_a_review_comment() -> None:
+    # Hidden and writable: a create can still set the required passwordHash, no read returns it.
     declaration = declare(Model(Member, "app.models", None), {"Member"})
     place([declaration])
     text = postprocess(fresh_source([declaration], []), project_root=ROOT, filename="app/x.py")
     assert (
         'MEMBERS = Resource(\n    model=Member,\n    segment="members",\n'
-        '    writable=("email", "passwordChangedAt"),\n'
+        '    writable=("email", "passwordHash", "passwordChangedAt", "apiKey"),\n'
         '    orderings=("id", "email"),\n'
         '    filters={"email": equals()},\n'
-        "    # review: creates fail until a before_create hook sets passwordHash\n"
-        '    hidden=("passwordHash", "apiKey"),  # review: hidden because the name looks secret\n'
+        "    # review: hidden, yet writable (write-only): the names look secret\n"
+        '    hidden=("passwordHash", "apiKey"),\n'
         ")\n"
     ) in text
 
