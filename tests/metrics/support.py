@@ -12,7 +12,8 @@ from app.core.config import Settings
 from app.core.security import create_token
 
 METRICS = "/metrics"
-PAGES = "/api/v1/pages/"
+# A resource of the machinery fixture (the `app` and `client` fixtures serve it).
+ARTICLES = "/api/v1/articles/"
 PROBLEM = "application/problem+json"
 METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
 

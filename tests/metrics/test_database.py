@@ -1,6 +1,8 @@
 """Database metrics: connections by state, waits for a connection, pool-timeout 503s and
 database errors by kind, on SQLite and (TEST_DATABASE_URL) PostgreSQL, from real failures:
-a held pool, a lock that outlasts statement_timeout, a database behind a refusing proxy."""
+a held pool, a lock that outlasts statement_timeout, a database behind a refusing proxy.
+The app serves the machinery fixture (tests/machinery/fixture); its articles are the reads and
+writes that fail."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,8 +19,8 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.requests import Request
 
@@ -25,22 +28,36 @@ from app.core.db import Database
 from app.core.errors import unhandled_error
 from app.core.metrics import Metrics, database_error_kind
 from app.main import create_app
-from tests.conftest import app_client, make_settings
-from tests.example.reliability.support import TcpProxy
-from tests.metrics.support import PAGES, PROBLEM, Scrape, bearer, grown, scrape
+from tests.conftest import app_client, fixture_metadata, make_settings
+from tests.machinery.fixture.resources import LINKS, RESOURCES
+from tests.metrics.faults import TcpProxy
+from tests.metrics.support import ARTICLES, PROBLEM, Scrape, bearer, grown, scrape
 
 READY = "/api/v1/utils/ready"
+BY_ID = "/api/v1/articles/{id}"
+READ = "articles:read"
+WRITE = "articles:write"
 
 
 @asynccontextmanager
 async def running(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app of its own (fresh metrics) with its lifespan running, and a client."""
-    application = create_app(make_settings(LOG_LEVEL="WARNING", **overrides))
+    """A fixture app of its own (fresh metrics) with its lifespan running, and a client."""
+    settings = make_settings(LOG_LEVEL="WARNING", **overrides)
+    application = create_app(settings, resources=RESOURCES, links=LINKS)
     async with (
         application.router.lifespan_context(application),
         await app_client(application) as client,
     ):
         yield application, client
+
+
+def fixture_sqlite(path: Path) -> str:
+    """A new SQLite file with the fixture's tables: its URL."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    fixture_metadata().create_all(engine)
+    engine.dispose()
+    return url
 
 
 def connections(result: Scrape) -> dict[str, float]:
@@ -53,9 +70,9 @@ def connections(result: Scrape) -> dict[str, float]:
 async def test_connection_gauges_follow_the_pool(app: FastAPI, client: httpx.AsyncClient) -> None:
     database: Database = app.state.db
     pool: Any = database.engine.sync_engine.pool
-    reader = bearer(app.state.settings, "pages:read")
+    reader = bearer(app.state.settings, READ)
     for _ in range(3):
-        assert (await client.get(PAGES, headers=reader)).status_code == 200
+        assert (await client.get(ARTICLES, headers=reader)).status_code == 200
 
     idle_state = connections(await scrape(client))
     assert idle_state == {
@@ -78,10 +95,10 @@ async def test_connection_gauges_follow_the_pool(app: FastAPI, client: httpx.Asy
 async def test_each_admission_to_the_pool_is_a_wait_observation(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    reader = bearer(app.state.settings, "pages:read")
+    reader = bearer(app.state.settings, READ)
     before = await scrape(client)
     for _ in range(5):
-        assert (await client.get(f"{PAGES}missing", headers=reader)).status_code == 404
+        assert (await client.get(f"{ARTICLES}missing", headers=reader)).status_code == 404
     assert (await client.get("/api/v1/utils/health-check")).status_code == 200  # no database
     after = await scrape(client)
 
@@ -98,13 +115,13 @@ async def test_a_pool_timeout_is_a_counted_503(database_url: str) -> None:
         client,
     ):
         database: Database = application.state.db
-        reader = bearer(application.state.settings, "pages:read")
-        assert (await client.get(PAGES, headers=reader)).status_code == 200
+        reader = bearer(application.state.settings, READ)
+        assert (await client.get(ARTICLES, headers=reader)).status_code == 200
         async with database.reserve(), database.engine.connect() as held:
             # The one connection is busy (a slow query would hold it the same way).
             await held.execute(text("SELECT 1"))
             started = time.perf_counter()
-            response = await client.get(PAGES, headers=reader)
+            response = await client.get(ARTICLES, headers=reader)
             elapsed = time.perf_counter() - started
         result = await scrape(client)
 
@@ -112,8 +129,8 @@ async def test_a_pool_timeout_is_a_counted_503(database_url: str) -> None:
     assert response.headers["content-type"].startswith(PROBLEM)
     assert 0.2 <= elapsed < 2
     assert result.value("app_api_db_pool_timeouts_total") == 1
-    assert result.value("http_requests_total", method="GET", route=PAGES, status="503") == 1
-    assert result.value("http_requests_total", method="GET", route=PAGES, status="200") == 1
+    assert result.value("http_requests_total", method="GET", route=ARTICLES, status="503") == 1
+    assert result.value("http_requests_total", method="GET", route=ARTICLES, status="200") == 1
     # The timed-out wait was observed: between 0.1 and 0.25 s.
     waited = result.value("app_api_db_pool_wait_seconds_bucket", le="0.25")
     assert waited - result.value("app_api_db_pool_wait_seconds_bucket", le="0.1") == 1
@@ -121,7 +138,7 @@ async def test_a_pool_timeout_is_a_counted_503(database_url: str) -> None:
     assert sum(result.series("app_api_db_errors_total").values()) == 0
 
 
-async def test_a_real_sqlalchemy_pool_timeout_is_counted_as_one(tmp_path: Any) -> None:
+async def test_a_real_sqlalchemy_pool_timeout_is_counted_as_one(tmp_path: Path) -> None:
     engine = create_async_engine(
         f"sqlite+aiosqlite:///{tmp_path / 'pool.sqlite3'}",
         pool_size=1,
@@ -157,16 +174,16 @@ async def test_a_database_outage_gives_counted_503s(postgres_url: str) -> None:
             client,
         ):
             settings = application.state.settings
-            reader = bearer(settings, "pages:read")
-            writer = bearer(settings, "pages:read", "pages:write")
-            assert (await client.get(PAGES, headers=reader)).status_code == 200
+            reader = bearer(settings, READ)
+            writer = bearer(settings, READ, WRITE)
+            assert (await client.get(ARTICLES, headers=reader)).status_code == 200
             before = await scrape(client)
 
             await proxy.refuse()  # the database is gone: refused, connections in flight dropped
             calls = [
-                ("GET", PAGES, {"headers": reader}),
-                ("GET", f"{PAGES}some-id", {"headers": reader}),
-                ("POST", PAGES, {"headers": writer, "json": {"title": "during the outage"}}),
+                ("GET", ARTICLES, {"headers": reader}),
+                ("GET", f"{ARTICLES}some-id", {"headers": reader}),
+                ("POST", ARTICLES, {"headers": writer, "json": {"title": "during the outage"}}),
                 ("GET", READY, {}),
             ]
             for method, url, kwargs in calls:
@@ -177,7 +194,7 @@ async def test_a_database_outage_gives_counted_503s(postgres_url: str) -> None:
 
             await proxy.restore()
             for _ in range(100):  # back within 10 s, without a restart
-                if (await client.get(PAGES, headers=reader)).status_code == 200:
+                if (await client.get(ARTICLES, headers=reader)).status_code == 200:
                     break
                 await asyncio.sleep(0.1)
             after = await scrape(client)
@@ -187,9 +204,9 @@ async def test_a_database_outage_gives_counted_503s(postgres_url: str) -> None:
     gained = grown(during.requests(), before.requests())
     gained.pop(("GET", "/metrics", "200"), None)
     assert gained == {
-        ("GET", PAGES, "503"): 1,
-        ("GET", "/api/v1/pages/{id}", "503"): 1,
-        ("POST", PAGES, "503"): 1,
+        ("GET", ARTICLES, "503"): 1,
+        ("GET", BY_ID, "503"): 1,
+        ("POST", ARTICLES, "503"): 1,
         ("GET", READY, "503"): 1,
     }
     errors = "app_api_db_errors_total"
@@ -198,7 +215,7 @@ async def test_a_database_outage_gives_counted_503s(postgres_url: str) -> None:
     assert during.value(errors, kind="statement_timeout") == 0
     assert during.value(errors, kind="other") == 0
     assert after.value(errors, kind="unreachable") == during.value(errors, kind="unreachable")
-    assert after.value("http_requests_total", method="GET", route=PAGES, status="200") >= 2
+    assert after.value("http_requests_total", method="GET", route=ARTICLES, status="200") >= 2
 
 
 async def test_a_statement_timeout_is_counted_by_kind(postgres_url: str) -> None:
@@ -206,25 +223,25 @@ async def test_a_statement_timeout_is_counted_by_kind(postgres_url: str) -> None
         application,
         client,
     ):
-        reader = bearer(application.state.settings, "pages:read")
+        reader = bearer(application.state.settings, READ)
         locker = await asyncpg.connect(postgres_url, timeout=5)
         try:
             transaction = locker.transaction()
             await transaction.start()
-            # Reads of "Page" now wait for the lock until statement_timeout cancels them.
-            await locker.execute('LOCK TABLE "Page" IN ACCESS EXCLUSIVE MODE')
+            # Reads of articles now wait for the lock until statement_timeout cancels them.
+            await locker.execute('LOCK TABLE "mx_article" IN ACCESS EXCLUSIVE MODE')
             async with asyncio.timeout(10):
-                response = await client.get(PAGES, headers=reader)
+                response = await client.get(ARTICLES, headers=reader)
             await transaction.rollback()
         finally:
             await locker.close()
-        assert (await client.get(PAGES, headers=reader)).status_code == 200
+        assert (await client.get(ARTICLES, headers=reader)).status_code == 200
         result = await scrape(client)
 
     assert response.status_code == 503, response.text
     assert result.value("app_api_db_errors_total", kind="statement_timeout") == 1
     assert result.value("app_api_db_errors_total", kind="unreachable") == 0
-    assert result.value("http_requests_total", method="GET", route=PAGES, status="503") == 1
+    assert result.value("http_requests_total", method="GET", route=ARTICLES, status="503") == 1
 
 
 async def test_other_database_errors_are_counted_as_other(postgres_url: str) -> None:
@@ -272,25 +289,25 @@ async def test_error_kinds_of_real_postgresql_failures(postgres_url: str) -> Non
 
 
 @pytest.mark.slow
-async def test_a_locked_sqlite_file_is_a_counted_503(tmp_path: Any) -> None:
+async def test_a_locked_sqlite_file_is_a_counted_503(tmp_path: Path) -> None:
     """SQLite's outage: another process holds the write lock past busy_timeout (5 s)."""
     path = tmp_path / "locked.sqlite3"
-    async with running(DATABASE_URL=f"sqlite:///{path}") as (application, client):
-        writer = bearer(application.state.settings, "pages:read", "pages:write")
-        assert (await client.get(PAGES, headers=writer)).status_code == 200
+    async with running(DATABASE_URL=fixture_sqlite(path)) as (application, client):
+        writer = bearer(application.state.settings, READ, WRITE)
+        assert (await client.get(ARTICLES, headers=writer)).status_code == 200
         other = sqlite3.connect(path, isolation_level=None)
         try:
             other.execute("BEGIN EXCLUSIVE")
             async with asyncio.timeout(30):
-                response = await client.post(PAGES, json={"title": "locked out"}, headers=writer)
+                response = await client.post(ARTICLES, json={"title": "locked out"}, headers=writer)
         finally:
             other.execute("ROLLBACK")
             other.close()
-        created = await client.post(PAGES, json={"title": "after the lock"}, headers=writer)
+        created = await client.post(ARTICLES, json={"title": "after the lock"}, headers=writer)
         result = await scrape(client)
 
     assert response.status_code == 503, response.text
     assert created.status_code == 201, created.text
-    assert result.value("http_requests_total", method="POST", route=PAGES, status="503") == 1
-    assert result.value("http_requests_total", method="POST", route=PAGES, status="201") == 1
+    assert result.value("http_requests_total", method="POST", route=ARTICLES, status="503") == 1
+    assert result.value("http_requests_total", method="POST", route=ARTICLES, status="201") == 1
     assert result.value("app_api_db_errors_total", kind="unreachable") == 1

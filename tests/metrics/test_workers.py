@@ -1,6 +1,7 @@
 """Two uvicorn workers behind `python -m app.serve`: one scrape, whichever worker answers it,
 reports the sum over both (prometheus-client's multiprocess mode), and the directory is
-emptied at start (a real stale file of an earlier run is not counted)."""
+emptied at start (a real stale file of an earlier run is not counted). The server serves the
+machinery fixture (tests.machinery.fixture.asgi:app) on an SQLite file."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import create_engine as create_sync_engine
 
 from app.core.config import Settings
 from app.core.db import create_engine, prepare_embedded_database
-from tests.conftest import ROOT, TEST_SECRET, make_settings
-from tests.example.reliability.support import free_port
+from tests.conftest import ROOT, TEST_SECRET, fixture_metadata, make_settings
+from tests.metrics.faults import free_port
 from tests.metrics.support import METRICS, METRICS_TOKEN, Scrape
 
 pytestmark = pytest.mark.slow
@@ -33,13 +35,21 @@ AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 CLOSE = {"Connection": "close"}  # a new connection per request: either worker may accept it
 
 
-async def _sqlite_ready(path: Path) -> str:
-    """An embedded database prepared once, so two workers starting together only read it."""
+APP = "tests.machinery.fixture.asgi:app"
+
+
+async def _sqlite_ready(path: Path, cwd: Path) -> str:
+    """An SQLite file prepared once as each worker would at its start (the fixture's tables,
+    then the app's embedded database with the PRISMA_DIR the server will see: `prisma` of its
+    working directory, absent), so that two workers starting together only read it."""
     url = f"sqlite:///{path}"
+    sync_engine = create_sync_engine(url)
+    fixture_metadata().create_all(sync_engine)
+    sync_engine.dispose()
     settings: Settings = make_settings(DATABASE_URL=url)
     engine = create_engine(settings)
     try:
-        await prepare_embedded_database(engine, prisma_dir=ROOT / "prisma")
+        await prepare_embedded_database(engine, prisma_dir=cwd / "prisma")
     finally:
         await engine.dispose()
     return url
@@ -96,15 +106,14 @@ async def serving(
         "PYTHONPATH": str(ROOT),
         "ENVIRONMENT": "local",
         "SECRET_KEY": TEST_SECRET,
-        "DATABASE_URL": await _sqlite_ready(tmp_path / "workers.sqlite3"),
-        "PRISMA_DIR": str(ROOT / "prisma"),
+        "DATABASE_URL": await _sqlite_ready(tmp_path / "workers.sqlite3", cwd=tmp_path),
         "LOG_LEVEL": "WARNING",
         "METRICS_TOKEN": METRICS_TOKEN,
     }
     if multiproc_dir is not None:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
     log_path = tmp_path / "server.log"
-    command = [sys.executable, "-m", "app.serve", "app.main:app", "--workers", "2"]
+    command = [sys.executable, "-m", "app.serve", APP, "--workers", "2"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     process = _start(command, cwd=tmp_path, env=env, log_path=log_path)
     try:

@@ -1,13 +1,20 @@
 """`make run` (`python -m app.serve app.main:app --reload`): a start that fails exits 1 with one
-line saying why and what to do, and leaves no reloader running; a start that works serves."""
+line saying why and what to do, and leaves no reloader running; a start that works serves.
+
+The server module runs the machinery fixture (tests.machinery.fixture.asgi:app) where the
+failure is the app's whatever it serves (a setting, a good start). Where `make run`'s own target
+is the subject (the embedded SQLite default, the declarations in app/resources.py against
+app/models.py and the Prisma schema), it runs app.main:app, asking only for the utility routes:
+in a folder of the test's own, or in a copy of app/ with a schema the test writes.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +23,24 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-SECRET = "a-test-secret-key-that-is-long-enough-0123456789"
+from tests.conftest import ROOT, TEST_SECRET
+from tests.metrics.faults import free_port
+from tests.support import bearer
+
+FIXTURE_APP = "tests.machinery.fixture.asgi:app"
+PROJECT_APP = "app.main:app"  # `make run`'s target
 WAIT_SECONDS = 90
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(cwd: Path, env: dict[str, str], port: int = 0) -> subprocess.Popen[str]:
-    """`make run`'s command, in its own process group (so that leftovers can be found)."""
-    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
-    environ |= {"SECRET_KEY": SECRET, "PYTHONPATH": str(cwd), **env}
-    command = [sys.executable, "-m", "app.serve", "app.main:app", "--reload"]
+def serve(
+    target: str, cwd: Path, env: dict[str, str], port: int = 0, path: Path = ROOT
+) -> subprocess.Popen[str]:
+    """`make run`'s command for `target`, run in `cwd` with `path` importable, in its own
+    process group (so that leftovers can be found)."""
+    unset = {"DATABASE_URL", "ENVIRONMENT", "PRISMA_DIR", "SQLITE_PATH"}
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
+    environ |= {"SECRET_KEY": TEST_SECRET, "PYTHONPATH": str(path), **env}
+    command = [sys.executable, "-m", "app.serve", target, "--reload"]
     return subprocess.Popen(
         [*command, "--port", str(port or free_port())],
         cwd=cwd,
@@ -51,9 +60,9 @@ def group_is_gone(pgid: int) -> bool:
     return False
 
 
-def failed_start(cwd: Path, **env: str) -> str:
+def failed_start(target: str, cwd: Path, path: Path = ROOT, **env: str) -> str:
     """Run a start that must fail: its one-line reason (asserting status and leftovers)."""
-    process = serve(cwd, env)
+    process = serve(target, cwd, env, path=path)
     try:
         out, err = process.communicate(timeout=WAIT_SECONDS)
     finally:
@@ -72,21 +81,26 @@ def failed_start(cwd: Path, **env: str) -> str:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """A copy of the app and its Prisma folder, for declarations that no longer match."""
+    """A copy of the app (no Prisma folder: a test that needs a schema writes its own), for
+    declarations that no longer match."""
     copy = tmp_path / "project"
     shutil.copytree(ROOT / "app", copy / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "prisma", copy / "prisma")
     return copy
 
 
 def test_sqlite_path_in_a_missing_folder_fails_in_one_line(tmp_path: Path) -> None:
-    reason = failed_start(ROOT, SQLITE_PATH=str(tmp_path / "missing" / "app.sqlite3"))
+    # The embedded default of `make run` (no DATABASE_URL): the project's app builds it.
+    reason = failed_start(
+        PROJECT_APP, tmp_path, SQLITE_PATH=str(tmp_path / "missing" / "app.sqlite3")
+    )
     assert str(tmp_path / "missing" / "app.sqlite3") in reason
     assert "SQLITE_PATH" in reason
 
 
 def test_production_without_database_url_fails_in_one_line(tmp_path: Path) -> None:
-    reason = failed_start(ROOT, ENVIRONMENT="production", SQLITE_PATH=str(tmp_path / "x.db"))
+    reason = failed_start(
+        FIXTURE_APP, tmp_path, ENVIRONMENT="production", SQLITE_PATH=str(tmp_path / "x.db")
+    )
     assert reason.startswith("DATABASE_URL is required when ENVIRONMENT=production")
 
 
@@ -95,7 +109,9 @@ def test_declaration_of_a_model_the_schema_dropped_says_make_resources(
 ) -> None:
     resources = project_copy / "app" / "resources.py"
     resources.write_text(resources.read_text() + "\nfrom app.models import Widget\n")
-    reason = failed_start(project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3"))
+    reason = failed_start(
+        PROJECT_APP, project_copy, project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3")
+    )
     assert re.match(r"app/resources.py:\d+: Widget is not in app/models.py", reason), reason
     assert "make resources FRESH=1" in reason
 
@@ -104,9 +120,12 @@ def test_declaration_of_a_model_the_schema_dropped_says_make_resources(
 def test_model_the_schema_has_but_the_models_lack_says_make_orm(project_copy: Path) -> None:
     resources = project_copy / "app" / "resources.py"
     resources.write_text(resources.read_text() + "\nfrom app.models import Widget\n")
-    schema = project_copy / "prisma" / "schema.prisma"
-    schema.write_text(schema.read_text() + "\nmodel Widget {\n  id Int @id\n}\n")
-    reason = failed_start(project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3"))
+    schema = project_copy / "prisma" / "schema.prisma"  # PRISMA_DIR's default, in the copy
+    schema.parent.mkdir()
+    schema.write_text("model Widget {\n  id Int @id\n}\n")
+    reason = failed_start(
+        PROJECT_APP, project_copy, project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3")
+    )
     assert re.match(r"app/resources.py:\d+: app/models.py has no Widget", reason), reason
     assert "run `make orm`" in reason
 
@@ -114,25 +133,38 @@ def test_model_the_schema_has_but_the_models_lack_says_make_orm(project_copy: Pa
 @pytest.mark.slow
 def test_missing_declarations_say_make_resources(project_copy: Path) -> None:
     (project_copy / "app" / "resources.py").unlink()
-    reason = failed_start(project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3"))
+    reason = failed_start(
+        PROJECT_APP, project_copy, project_copy, SQLITE_PATH=str(project_copy / "x.sqlite3")
+    )
     assert reason == "app/resources.py is missing: run `make resources` to declare every model"
 
 
-def test_a_start_that_works_serves_and_stops_cleanly(tmp_path: Path) -> None:
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    url = f"http://127.0.0.1:{port}{path}"
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=2) as response:
+        return response.status, response.read()
+
+
+@pytest.mark.parametrize("target", [FIXTURE_APP, PROJECT_APP])
+def test_a_start_that_works_serves_and_stops_cleanly(tmp_path: Path, target: str) -> None:
     port = free_port()
-    process = serve(ROOT, {"SQLITE_PATH": str(tmp_path / "ok.sqlite3")}, port)
+    process = serve(target, tmp_path, {"SQLITE_PATH": str(tmp_path / "ok.sqlite3")}, port)
     try:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             assert process.poll() is None, process.communicate()
             try:
-                url = f"http://127.0.0.1:{port}/api/v1/utils/health-check"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    assert response.status == 200
-                    break
+                assert get(port, "/api/v1/utils/health-check")[0] == 200
+                break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not answer"
                 time.sleep(0.3)
+        assert get(port, "/api/v1/utils/ready")[0] == 200
+        if target == FIXTURE_APP:  # the reloader's worker serves the target: its resources
+            status, body = get(port, "/api/v1/articles/", bearer("articles:read"))
+            assert status == 200
+            assert json.loads(body)["data"] == []
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=WAIT_SECONDS)
     finally:
