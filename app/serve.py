@@ -85,15 +85,20 @@ def check_startup(target: str) -> str | None:
     warnings only; the one-line reason it cannot start, or None."""
     from app.core.startup import startup_reason
 
+    module_name, _, attribute = target.partition(":")
+    level = os.environ.get("LOG_LEVEL")
+    os.environ["LOG_LEVEL"] = "WARNING"  # read by the settings the target builds at import
     try:
-        importlib.import_module(target.partition(":")[0])
-        from app.core.config import get_settings
-        from app.main import create_app
-
-        quiet = get_settings().model_copy(update={"LOG_LEVEL": "WARNING"})
-        asyncio.run(_start_and_stop(create_app(quiet)))
+        application = getattr(importlib.import_module(module_name), attribute or "app")
+        asyncio.run(_start_and_stop(application))
     except Exception as exc:
         return startup_reason(exc)
+    finally:
+        # The reloader's worker is a new process: it starts with the environment as it was.
+        if level is None:
+            os.environ.pop("LOG_LEVEL", None)
+        else:
+            os.environ["LOG_LEVEL"] = level
     return None
 
 

@@ -104,6 +104,22 @@ def test_production_without_database_url_fails_in_one_line(tmp_path: Path) -> No
     assert reason.startswith("DATABASE_URL is required when ENVIRONMENT=production")
 
 
+def test_the_target_app_is_the_one_started(tmp_path: Path) -> None:
+    # The check before the reloader starts the target's own app, not the project's default.
+    (tmp_path / "own_target.py").write_text(
+        "from contextlib import asynccontextmanager\n"
+        "from fastapi import FastAPI\n\n\n"
+        "@asynccontextmanager\n"
+        "async def lifespan(_app):\n"
+        "    raise RuntimeError('the target app refuses to start')\n"
+        "    yield\n\n\n"
+        "app = FastAPI(lifespan=lifespan)\n",
+        encoding="utf-8",
+    )
+    reason = failed_start("own_target:app", tmp_path, SQLITE_PATH="x.db")
+    assert reason.endswith("the target app refuses to start")
+
+
 def test_declaration_of_a_model_the_schema_dropped_says_make_resources(
     project_copy: Path,
 ) -> None:
