@@ -2,67 +2,94 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.example.api.pages_support import PAGES, bearer, page_url
-from tests.example.api.resources_support import (
-    PAGES_READ,
-    PAGES_WRITE,
-    PUBLISHED,
-    PUBLISHED_READ,
-    SCOPES,
-    TAGS,
-    TAGS_WRITE,
-    UNKNOWN_INT,
-    UNKNOWN_PAGE,
-    USERS_URL,
-    assert_ok,
+from app.core.config import Settings
+from app.resource import Resource, equals
+from tests.api.resource_support import (
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_LABEL,
+    UNKNOWN_POST,
+    article_rows,
     assert_problem,
-    create_revision,
-    create_tag,
-    insert_link,
-    insert_user,
+    comment_rows,
+    comment_url,
+    comments_url,
+    fixture_app_with,
+    insert_articles,
+    label_item_url,
+    label_names,
+    link,
     links,
-    new_page,
-    published_url,
-    revision_numbers,
-    revision_url,
-    revisions_url,
-    sql_rows,
-    tag_item_url,
-    tag_names,
-    tag_url,
-    user_url,
+    new_comment,
+    new_label,
+    url,
 )
+from tests.conftest import running
+from tests.machinery.fixture.models import Article
+from tests.machinery.fixture.resources import SCOPES as FIXTURE_SCOPES
+from tests.machinery.support import new_account, new_post, ok, sql
+from tests.support import bearer
 
-REVISION_BODY = {"revision": 1, "effectiveOn": "2026-01-31"}
+# A read-only resource (no `writable`: GET only), as a view is served: the fixture's articles
+# at /archive/, in place of their writable declaration (an app serves one resource per model).
+ARCHIVE = Resource(
+    model=Article,
+    segment="archive",
+    orderings=("publishedAt", "title"),
+    default_order="-publishedAt",
+    filters={"authorId": equals()},
+    includes=("author",),
+)
+SCOPES = (*FIXTURE_SCOPES, "archive:read", "archive:write")
+LABELS_READ = bearer("labels:read")
+LABELS_WRITE = bearer("labels:write")
+POSTS_READ = bearer("posts:read")
+POSTS_WRITE = bearer("posts:write")
+ARCHIVE_READ = bearer("archive:read")
+UNKNOWN_ARTICLE = "cnotthere000000000000000000"
+COMMENT_BODY = {"id": 1, "body": "A comment"}
 
-# Every route of the new resources, a body valid for it, and the scope it needs.
+
+@pytest.fixture(scope="module")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The fixture app, its articles served read-only at /archive/."""
+    async with running(fixture_app_with(settings, ARCHIVE)) as application:
+        yield application
+
+
+# Routes of every kind, a body valid for each, and the scope it needs: top-level (labels), a
+# read-only resource (archive), a nested one (comments: the posts' scope), a many-to-many link
+# (the owner's scope), a three-field key (rate limits).
 ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
-    ("GET", TAGS, None, "tags:read"),
-    ("GET", tag_url(UNKNOWN_INT), None, "tags:read"),
-    ("POST", TAGS, {"name": "news"}, "tags:write"),
-    ("PUT", tag_url(UNKNOWN_INT), {"name": "news"}, "tags:write"),
-    ("PATCH", tag_url(UNKNOWN_INT), {"name": "news"}, "tags:write"),
-    ("DELETE", tag_url(UNKNOWN_INT), None, "tags:write"),
-    ("GET", USERS_URL, None, "users:read"),
-    ("GET", user_url(UNKNOWN_INT), None, "users:read"),
-    ("GET", PUBLISHED, None, "published-pages:read"),
-    ("GET", published_url(UNKNOWN_PAGE), None, "published-pages:read"),
-    ("GET", revisions_url(UNKNOWN_PAGE), None, "pages:read"),
-    ("GET", revision_url(UNKNOWN_PAGE, 1), None, "pages:read"),
-    ("POST", revisions_url(UNKNOWN_PAGE), REVISION_BODY, "pages:write"),
-    ("PUT", revision_url(UNKNOWN_PAGE, 1), {"effectiveOn": "2026-01-31"}, "pages:write"),
-    ("PATCH", revision_url(UNKNOWN_PAGE, 1), {"price": "1"}, "pages:write"),
-    ("DELETE", revision_url(UNKNOWN_PAGE, 1), None, "pages:write"),
-    ("PUT", tag_item_url(UNKNOWN_PAGE, UNKNOWN_INT), None, "pages:write"),
-    ("DELETE", tag_item_url(UNKNOWN_PAGE, UNKNOWN_INT), None, "pages:write"),
+    ("GET", url("labels"), None, "labels:read"),
+    ("GET", url("labels", UNKNOWN_LABEL), None, "labels:read"),
+    ("POST", url("labels"), {"name": "news"}, "labels:write"),
+    ("PUT", url("labels", UNKNOWN_LABEL), {"name": "news"}, "labels:write"),
+    ("PATCH", url("labels", UNKNOWN_LABEL), {"name": "news"}, "labels:write"),
+    ("DELETE", url("labels", UNKNOWN_LABEL), None, "labels:write"),
+    ("GET", url("accounts"), None, "accounts:read"),
+    ("GET", url("accounts", UNKNOWN_ACCOUNT), None, "accounts:read"),
+    ("GET", url("archive"), None, "archive:read"),
+    ("GET", url("archive", UNKNOWN_ARTICLE), None, "archive:read"),
+    ("GET", comments_url(UNKNOWN_POST), None, "posts:read"),
+    ("GET", comment_url(UNKNOWN_POST, 1), None, "posts:read"),
+    ("POST", comments_url(UNKNOWN_POST), COMMENT_BODY, "posts:write"),
+    ("PUT", comment_url(UNKNOWN_POST, 1), {"body": "A comment"}, "posts:write"),
+    ("PATCH", comment_url(UNKNOWN_POST, 1), {"body": "A comment"}, "posts:write"),
+    ("DELETE", comment_url(UNKNOWN_POST, 1), None, "posts:write"),
+    ("PUT", label_item_url(UNKNOWN_POST, UNKNOWN_LABEL), None, "posts:write"),
+    ("DELETE", label_item_url(UNKNOWN_POST, UNKNOWN_LABEL), None, "posts:write"),
+    ("GET", url("rate-limits", "k", "a", 1), None, "rate-limits:read"),
+    ("DELETE", url("rate-limits", "k", "a", 1), None, "rate-limits:write"),
 ]
-ROUTE_IDS = [f"{method} {url}" for method, url, _, _ in ROUTES]
+ROUTE_IDS = [f"{method} {target}" for method, target, _, _ in ROUTES]
 
 
 def all_but(needed: str) -> dict[str, str]:
@@ -72,46 +99,46 @@ def all_but(needed: str) -> dict[str, str]:
     return bearer(*(scope for scope in SCOPES if scope not in excluded))
 
 
-@pytest.mark.parametrize(("method", "url", "body", "needed"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "target", "body", "needed"), ROUTES, ids=ROUTE_IDS)
 async def test_every_resource_route_without_a_token_returns_401_with_a_bearer_challenge(
-    client: httpx.AsyncClient, method: str, url: str, body: Any, needed: str
+    client: httpx.AsyncClient, method: str, target: str, body: Any, needed: str
 ) -> None:
-    response = await client.request(method, url, json=body)
+    response = await client.request(method, target, json=body)
 
     assert_problem(response, 401, code="unauthorized")
     assert response.headers["www-authenticate"].startswith("Bearer ")
 
 
-@pytest.mark.parametrize(("method", "url", "body", "needed"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "target", "body", "needed"), ROUTES, ids=ROUTE_IDS)
 async def test_every_resource_route_with_an_expired_token_returns_401_invalid_token(
-    client: httpx.AsyncClient, method: str, url: str, body: Any, needed: str
+    client: httpx.AsyncClient, method: str, target: str, body: Any, needed: str
 ) -> None:
     expired = bearer(*SCOPES, expires_in=-60)
 
-    response = await client.request(method, url, json=body, headers=expired)
+    response = await client.request(method, target, json=body, headers=expired)
 
     assert_problem(response, 401)
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize(("method", "url", "body", "needed"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "target", "body", "needed"), ROUTES, ids=ROUTE_IDS)
 async def test_every_resource_route_without_its_scope_returns_403_before_any_lookup(
-    client: httpx.AsyncClient, method: str, url: str, body: Any, needed: str
+    client: httpx.AsyncClient, method: str, target: str, body: Any, needed: str
 ) -> None:
-    # The ids do not exist: a route that looked before checking the scope would say 404.
-    response = await client.request(method, url, json=body, headers=all_but(needed))
+    # The keys do not exist: a route that looked before checking the scope would say 404.
+    response = await client.request(method, target, json=body, headers=all_but(needed))
 
     problem = assert_problem(response, 403, code="forbidden")
     assert needed in problem["detail"]
 
 
-@pytest.mark.parametrize(("method", "url", "body", "needed"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(("method", "target", "body", "needed"), ROUTES, ids=ROUTE_IDS)
 async def test_every_resource_route_accepts_a_token_with_only_its_scope(
-    client: httpx.AsyncClient, method: str, url: str, body: Any, needed: str
+    client: httpx.AsyncClient, method: str, target: str, body: Any, needed: str
 ) -> None:
-    response = await client.request(method, url, json=body, headers=bearer(needed))
+    response = await client.request(method, target, json=body, headers=bearer(needed))
 
-    # The ids do not exist, so past the scope check an item route answers 404 not_found.
+    # The keys do not exist, so past the scope check an item route answers 404 not_found.
     assert response.status_code in {200, 201, 404}, response.text
     if response.status_code == 404:
         assert response.json()["code"] == "not_found"
@@ -123,112 +150,134 @@ async def test_every_resource_route_accepts_a_token_with_only_its_scope(
 async def test_writes_without_the_write_scope_change_nothing(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    page = await new_page(client, title="Target")
-    tag = await create_tag(client, "news")
-    other = await create_tag(client, "sport")
-    await insert_link(engine, page["id"], tag["id"])
-    await create_revision(client, page["id"], 1, price="5")
+    author = await new_account(client, "ada@example.com", name="Ada")
+    post = await new_post(client, author["id"])
+    label = await new_label(client, "news")
+    other = await new_label(client, "sport")
+    await link(client, post["id"], label["id"])
+    await new_comment(client, post["id"], 1, "first")
+    accounts = "SELECT id, email, name FROM mx_account ORDER BY id"
     before = (
-        await tag_names(engine),
+        await label_names(engine),
         await links(engine),
-        await sql_rows(engine, "SELECT revision, price FROM page_revisions"),
+        await comment_rows(engine),
+        await sql(engine, accounts),
     )
-    tags_reader = all_but("tags:write")
-    pages_reader = all_but("pages:write")
+    labels_reader = all_but("labels:write")
+    posts_reader = all_but("posts:write")
+    accounts_reader = all_but("accounts:write")
     attempts = [
-        ("POST", TAGS, {"name": "new"}, tags_reader),
-        ("PUT", tag_url(tag["id"]), {"name": "renamed"}, tags_reader),
-        ("PATCH", tag_url(tag["id"]), {"name": "renamed"}, tags_reader),
-        ("DELETE", tag_url(tag["id"]), None, tags_reader),
-        ("POST", revisions_url(page["id"]), {**REVISION_BODY, "revision": 2}, pages_reader),
-        ("PUT", revision_url(page["id"], 1), {"effectiveOn": "2026-02-02"}, pages_reader),
-        ("PATCH", revision_url(page["id"], 1), {"price": "9"}, pages_reader),
-        ("DELETE", revision_url(page["id"], 1), None, pages_reader),
-        ("PUT", tag_item_url(page["id"], other["id"]), None, pages_reader),
-        ("DELETE", tag_item_url(page["id"], tag["id"]), None, pages_reader),
+        ("POST", url("labels"), {"name": "new"}, labels_reader),
+        ("PUT", url("labels", label["id"]), {"name": "renamed"}, labels_reader),
+        ("PATCH", url("labels", label["id"]), {"name": "renamed"}, labels_reader),
+        ("DELETE", url("labels", label["id"]), None, labels_reader),
+        ("POST", comments_url(post["id"]), {"id": 2, "body": "second"}, posts_reader),
+        ("PUT", comment_url(post["id"], 1), {"body": "changed"}, posts_reader),
+        ("PATCH", comment_url(post["id"], 1), {"body": "changed"}, posts_reader),
+        ("DELETE", comment_url(post["id"], 1), None, posts_reader),
+        ("PUT", label_item_url(post["id"], other["id"]), None, posts_reader),
+        ("DELETE", label_item_url(post["id"], label["id"]), None, posts_reader),
+        ("POST", url("accounts"), {"email": "bob@example.com"}, accounts_reader),
+        ("PATCH", url("accounts", author["id"]), {"name": "Eve"}, accounts_reader),
+        ("DELETE", url("accounts", author["id"]), None, accounts_reader),
     ]
 
-    for method, url, body, headers in attempts:
-        response = await client.request(method, url, json=body, headers=headers)
+    for method, target, body, headers in attempts:
+        response = await client.request(method, target, json=body, headers=headers)
         assert_problem(response, 403, code="forbidden")
 
     after = (
-        await tag_names(engine),
+        await label_names(engine),
         await links(engine),
-        await sql_rows(engine, "SELECT revision, price FROM page_revisions"),
+        await comment_rows(engine),
+        await sql(engine, accounts),
     )
     assert after == before
-    assert await revision_numbers(engine, page["id"]) == [1]
+    assert len(after[1]) == 1
+    assert [row[0] for row in after[2]] == [1]
 
 
 # ------------------------------------------------------------------------------ implications
 
 
-async def test_a_tags_write_token_may_read_tags(client: httpx.AsyncClient) -> None:
-    tag = await create_tag(client, "news", headers=TAGS_WRITE)
+async def test_a_labels_write_token_may_read_labels(client: httpx.AsyncClient) -> None:
+    label = await new_label(client, "news", headers=LABELS_WRITE)
 
-    listed = assert_ok(await client.get(TAGS, headers=TAGS_WRITE))
-    fetched = assert_ok(await client.get(tag_url(tag["id"]), headers=TAGS_WRITE))
+    listed = ok(await client.get(url("labels"), headers=LABELS_WRITE))
+    fetched = ok(await client.get(url("labels", label["id"]), headers=LABELS_WRITE))
 
-    assert listed["data"] == [tag]
-    assert fetched == tag
+    assert listed["data"] == [label]
+    assert fetched == label
 
 
-async def test_a_pages_write_token_may_read_revisions(client: httpx.AsyncClient) -> None:
-    page = await new_page(client)
-    created = await create_revision(client, page["id"], 1)
+async def test_a_posts_write_token_may_read_comments(client: httpx.AsyncClient) -> None:
+    author = await new_account(client, "ada@example.com")
+    post = await new_post(client, author["id"])
+    created = await new_comment(client, post["id"], 1)
 
-    fetched = assert_ok(await client.get(revision_url(page["id"], 1), headers=PAGES_WRITE))
+    fetched = ok(await client.get(comment_url(post["id"], 1), headers=POSTS_WRITE))
+    listed = ok(await client.get(comments_url(post["id"]), headers=POSTS_WRITE))
 
     assert fetched == created
+    assert listed["data"] == [created]
 
 
-async def test_a_users_write_token_may_read_users(
+async def test_a_write_token_may_read_a_read_only_resource(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    user_id = await insert_user(engine, "ada@example.com")
+    # The archive has no write routes, yet `archive:write` implies `archive:read`.
+    author = await new_account(client, "ada@example.com")
+    [row] = article_rows(author["id"], 1, prefix="story")
+    await insert_articles(engine, [row])
+    writer = bearer("archive:write")
 
-    response = await client.get(user_url(user_id), headers=bearer("users:write"))
+    fetched = ok(await client.get(url("archive", row["id"]), headers=writer))
+    listed = ok(await client.get(url("archive"), headers=writer))
 
-    assert assert_ok(response)["id"] == user_id
+    assert fetched == ok(await client.get(url("archive", row["id"]), headers=ARCHIVE_READ))
+    assert fetched["title"] == "story 0"
+    assert listed["data"] == [fetched]
 
 
 @pytest.mark.parametrize(
-    ("url", "headers", "needed"),
+    ("target", "headers", "needed"),
     [
-        (TAGS, PAGES_READ, "tags:read"),
-        (TAGS, PAGES_WRITE, "tags:read"),
-        (USERS_URL, TAGS_WRITE, "users:read"),
-        (PUBLISHED, PAGES_WRITE, "published-pages:read"),
-        (PAGES, PUBLISHED_READ, "pages:read"),
-        (PAGES, TAGS_WRITE, "pages:read"),
+        (url("labels"), POSTS_READ, "labels:read"),
+        (url("labels"), POSTS_WRITE, "labels:read"),
+        (url("accounts"), LABELS_WRITE, "accounts:read"),
+        (url("archive"), POSTS_WRITE, "archive:read"),
+        (url("archive"), bearer("articles:read", "articles:write"), "archive:read"),
+        (url("posts"), ARCHIVE_READ, "posts:read"),
+        (url("posts"), LABELS_WRITE, "posts:read"),
     ],
     ids=[
-        "pages:read reads tags",
-        "pages:write reads tags",
-        "tags:write reads users",
-        "pages:write reads the view",
-        "published-pages:read reads pages",
-        "tags:write reads pages",
+        "posts:read reads labels",
+        "posts:write reads labels",
+        "labels:write reads accounts",
+        "posts:write reads the archive",
+        "the articles' scopes read the archive of articles",
+        "archive:read reads posts",
+        "labels:write reads posts",
     ],
 )
 async def test_one_resources_scope_does_not_open_another(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], needed: str
+    client: httpx.AsyncClient, target: str, headers: dict[str, str], needed: str
 ) -> None:
-    response = await client.get(url, headers=headers)
+    response = await client.get(target, headers=headers)
 
     problem = assert_problem(response, 403, code="forbidden")
     assert needed in problem["detail"]
 
 
-async def test_a_tags_write_token_cannot_link_tags_to_pages(
+async def test_a_labels_write_token_cannot_link_labels_to_posts(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    page = await new_page(client)
-    tag = await create_tag(client, "news")
+    author = await new_account(client, "ada@example.com")
+    post = await new_post(client, author["id"])
+    label = await new_label(client, "news")
 
-    response = await client.put(tag_item_url(page["id"], tag["id"]), headers=TAGS_WRITE)
+    response = await client.put(label_item_url(post["id"], label["id"]), headers=LABELS_WRITE)
 
     assert_problem(response, 403, code="forbidden")
     assert await links(engine) == []
-    assert (await client.get(page_url(page["id"]), headers=PAGES_READ)).status_code == 200
+    assert (await client.get(url("posts", post["id"]), headers=POSTS_READ)).status_code == 200
