@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlmodel import SQLModel
 
+from app.main import create_app
 from app.resource import (
     Resource,
     ResourceError,
@@ -15,7 +18,9 @@ from app.resource import (
     segment_of,
     with_article,
 )
-from tests.machinery.fixture.models import Comment, Post
+from tests.conftest import make_settings
+from tests.machinery.fixture.models import Account, Comment, Label, Post
+from tests.machinery.fixture.resources import ACCOUNTS
 from tests.machinery.support import API, ok
 
 
@@ -100,3 +105,20 @@ def test_segment_and_plural_can_be_declared() -> None:
 def test_a_nested_resource_without_a_key_of_its_own_fails() -> None:
     with pytest.raises(ResourceError, match="Comment"):
         _ = Resource(model=Comment, parent="body").key_fields
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            Resource(model=Account, segment="authors"),
+            "'accounts' and 'authors' serve the same model",
+        ),
+        (Resource(model=Label, segment="accounts"), "serve the same segment (accounts)"),
+    ],
+)
+def test_one_resource_per_model_and_segment(second: Resource, message: str) -> None:
+    # Operation ids and the hot path are keyed by the model: a second resource would be
+    # served by the first one's code.
+    with pytest.raises(ResourceError, match=re.escape(message)):
+        create_app(make_settings(), resources=(ACCOUNTS, second))
