@@ -25,7 +25,7 @@ goes on to FastAPI unchanged: other paths and methods, nested resources, a key F
 rules would refuse (its own 422), and a body the model refuses (FastAPI reads it again from a
 replay and answers with its own 422, so every validation error keeps FastAPI's shape). The routes stay
 declared there: OpenAPI, /docs and the generated TypeScript clients are unaffected.
-tests/example/api/test_hot_path.py and tests/machinery/test_resource_hot_path.py compare both paths.
+tests/api/test_hot_path.py, test_hot_path_writes.py and tests/machinery/test_resource_hot_path.py compare both paths.
 """
 
 from __future__ import annotations
