@@ -1,9 +1,11 @@
-"""Helpers of the diagnostics tests: scratch PostgreSQL databases and one-shot app calls."""
+"""Helpers of the diagnostics tests: scratch PostgreSQL databases built from the machinery
+fixture's migrations, the fixture's models as the ones the drift check compares with, and
+one-shot app calls."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
+import pytest
+from sqlalchemy import Column, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 
+from app import diagnostics
 from app.main import create_app
-from tests.conftest import ROOT, app_client, make_settings
+from tests.conftest import FIXTURE, app_client, make_settings
+from tests.machinery.fixture.models import metadata as fixture_metadata
+from tests.machinery.fixture.resources import LINKS, RESOURCES
 from tools.migrate import (
     apply_migrations,
     create_scratch_database,
@@ -21,9 +29,39 @@ from tools.migrate import (
     to_conninfo,
 )
 
-PRISMA_DIR = ROOT / "prisma"
+PRISMA_DIR = FIXTURE
+MIGRATIONS = sorted(p.name for p in (PRISMA_DIR / "migrations").iterdir() if p.is_dir())
 SERVER = "/api/v1/private/diagnostics/server"
 DATABASE = "/api/v1/private/diagnostics/database"
+
+# A view of the fixture's articles, as `make view-models` would declare it, and the migration
+# that creates it: the fixture's schema has no view of its own.
+VIEW_MIGRATION = "20990101000000_published_article_view"
+VIEW_SQL = (
+    'CREATE VIEW "mx_published_article" AS SELECT "id", "title", "slug", "authorId",'
+    ' "publishedAt" FROM "mx_article" WHERE "published"'
+)
+PUBLISHED_ARTICLE = Table(
+    "mx_published_article",
+    MetaData(),
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("slug", Text, nullable=False),
+    Column("authorId", Text),
+    Column("publishedAt", TIMESTAMP(precision=3)),
+    info={"is_view": True},
+)
+
+
+def expect_fixture_models(monkeypatch: pytest.MonkeyPatch, views: Sequence[Table] = ()) -> None:
+    """Make the drift check compare with the fixture's models (and `views`).
+
+    It reads the generated models, app/models.py and app/view_tables.py: the fixture's models
+    stand in for them, as if generated from tests/machinery/fixture/schema.prisma.
+    """
+    tables = [t for t in fixture_metadata.sorted_tables if not t.info.get("is_view")]
+    monkeypatch.setattr(diagnostics, "model_tables", lambda: tables)
+    monkeypatch.setattr(diagnostics, "model_views", lambda: sorted(views, key=lambda v: v.name))
 
 
 @contextmanager
@@ -43,6 +81,7 @@ def run_sql(url: str, statement: str) -> None:
 
 
 def copy_prisma(tmp_path: Path) -> Path:
+    """A copy of the fixture's schema and migrations a test may edit."""
     target = tmp_path / "prisma"
     shutil.copytree(PRISMA_DIR, target)
     return target
@@ -66,8 +105,10 @@ def with_password(url: str, password: str) -> str:
 
 
 async def fetch(path: str, *, lifespan: bool = True, **overrides: Any) -> httpx.Response:
-    """GET `path` from an app built with these settings (its lifespan run when asked)."""
-    app = create_app(make_settings(**overrides))
+    """GET `path` from the fixture app built with these settings (PRISMA_DIR: the fixture's
+    folder unless given), its lifespan run when asked."""
+    overrides.setdefault("PRISMA_DIR", str(PRISMA_DIR))
+    app = create_app(make_settings(**overrides), resources=RESOURCES, links=LINKS)
     if not lifespan:
         async with await app_client(app) as client:
             return await client.get(path)
