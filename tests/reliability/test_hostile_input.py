@@ -44,7 +44,6 @@ JSON_CT = {"Content-Type": "application/json"}
 @dataclass(frozen=True)
 class Seed:
     article_id: str
-    author_id: str
     cursor: str
 
 
@@ -88,7 +87,7 @@ async def corpus(corpus_app: FastAPI) -> AsyncIterator[Corpus]:
         yield Corpus(
             app=application,
             client=client,
-            seed=Seed(article_id=created[0]["id"], author_id=author["id"], cursor=cursor),
+            seed=Seed(article_id=created[0]["id"], cursor=cursor),
         )
 
 
