@@ -1,5 +1,6 @@
-"""Fixtures of the reliability suite: the leak watch, a scratch PostgreSQL database reached
-through a password role, apps on SQLite and PostgreSQL, and the TCP fault proxy."""
+"""Fixtures of the reliability suite: the leak watch, a scratch PostgreSQL database (the
+machinery fixture's schema) reached through a password role, the fixture app on SQLite and
+PostgreSQL, and the TCP fault proxy."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.example.reliability.support import (
+from tests.reliability.support import (
     TEST_DATABASE_URL,
     WATCH,
     PgDatabase,

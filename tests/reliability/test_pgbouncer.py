@@ -1,4 +1,4 @@
-"""The pages API behind PgBouncer in transaction mode (`?pgbouncer=true`).
+"""The fixture's articles API behind PgBouncer in transaction mode (`?pgbouncer=true`).
 
 Needs the `pgbouncer` binary (Debian: `apt-get install -y pgbouncer`; CI must install it) and
 TEST_DATABASE_URL. Skipped, with the reason, when either is missing.
@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.example.reliability.support import (
-    PAGES,
+from tests.reliability.support import (
+    ACCOUNTS,
+    ARTICLES,
     READY,
     WRITER,
     PgDatabase,
@@ -136,21 +137,28 @@ async def client(bouncer_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.mark.slow
-async def test_pages_flow_through_pgbouncer(
+async def test_articles_flow_through_pgbouncer(
     client: httpx.AsyncClient, bouncer_db: PgDatabase
 ) -> None:
     await bouncer_db.truncate()
     assert (await client.get(READY)).status_code == 200
 
+    account = await client.post(ACCOUNTS, json={"email": "bounced@example.com"}, headers=WRITER)
+    assert account.status_code == 201, account.text
+    author_id = account.json()["id"]
     created = []
     for n in range(5):
-        response = await client.post(
-            PAGES,
-            json={"title": f"Bounced {n}", "tags": ["pgb", f"n{n}"], "metadata": {"n": n}},
-            headers=WRITER,
-        )
+        body = {
+            "title": f"Bounced {n}",
+            "tags": ["pgb", f"n{n}"],
+            "metadata": {"n": n},
+            "price": f"{n}.50",
+            "authorId": author_id,
+        }
+        response = await client.post(ARTICLES, json=body, headers=WRITER)
         assert response.status_code == 201, response.text
         created.append(response.json())
+    assert [row["price"] for row in created] == [f"{n}.5" for n in range(5)]  # Prisma's Decimal
 
     seen: list[str] = []
     cursor: str | None = None
@@ -158,17 +166,22 @@ async def test_pages_flow_through_pgbouncer(
         params: dict[str, str | int] = {"limit": 2, "orderBy": "createdAt"}
         if cursor:
             params["cursor"] = cursor
-        page = await client.get(PAGES, params=params, headers=WRITER)
-        assert page.status_code == 200, page.text
-        seen += [row["id"] for row in page.json()["data"]]
-        cursor = page.json()["nextCursor"]
+        listed = await client.get(ARTICLES, params=params, headers=WRITER)
+        assert listed.status_code == 200, listed.text
+        seen += [row["id"] for row in listed.json()["data"]]
+        cursor = listed.json()["nextCursor"]
         if cursor is None:
             break
     assert seen == [row["id"] for row in created]
-    counted = await client.get(PAGES, params={"count": "true", "tag": "pgb"}, headers=WRITER)
+    counted = await client.get(ARTICLES, params={"count": "true", "tag": "pgb"}, headers=WRITER)
     assert counted.json()["count"] == 5
+    included = await client.get(ARTICLES, params={"include": "author"}, headers=WRITER)
+    assert included.status_code == 200, included.text
+    assert [row["author"]["email"] for row in included.json()["data"]] == [
+        "bounced@example.com"
+    ] * 5
 
-    url = f"{PAGES}{created[0]['id']}"
+    url = f"{ARTICLES}{created[0]['id']}"
     got = await client.get(url, headers=WRITER)
     assert got.status_code == 200
     etag = got.headers["etag"]
@@ -187,14 +200,14 @@ async def test_pages_flow_through_pgbouncer(
     assert replaced.json()["tags"] == []
 
     duplicate = await client.post(
-        PAGES, json={"title": "Dup", "slug": created[1]["slug"]}, headers=WRITER
+        ARTICLES, json={"title": "Dup", "slug": created[1]["slug"]}, headers=WRITER
     )
     assert_problem(duplicate, 409)
 
     deleted = await client.delete(url, headers={**WRITER, "If-Match": replaced.headers["etag"]})
     assert deleted.status_code == 204
     assert_problem(await client.get(url, headers=WRITER), 404)
-    assert await bouncer_db.count_pages() == 4
+    assert await bouncer_db.count_articles() == 4
 
 
 @pytest.mark.slow
@@ -202,15 +215,17 @@ async def test_20_concurrent_requests_through_pgbouncer(
     client: httpx.AsyncClient, bouncer_db: PgDatabase
 ) -> None:
     await bouncer_db.truncate()
-    seed = await client.post(PAGES, json={"title": "Shared"}, headers=WRITER)
+    seed = await client.post(ARTICLES, json={"title": "Shared"}, headers=WRITER)
     assert seed.status_code == 201
-    url = f"{PAGES}{seed.json()['id']}"
+    url = f"{ARTICLES}{seed.json()['id']}"
     requests = []
     for n in range(20):
         if n % 4 == 0:
-            requests.append(client.post(PAGES, json={"title": f"Parallel {n}"}, headers=WRITER))
+            requests.append(client.post(ARTICLES, json={"title": f"Parallel {n}"}, headers=WRITER))
         elif n % 4 == 1:
-            requests.append(client.get(PAGES, params={"limit": 5, "count": "true"}, headers=WRITER))
+            requests.append(
+                client.get(ARTICLES, params={"limit": 5, "count": "true"}, headers=WRITER)
+            )
         elif n % 4 == 2:
             requests.append(client.get(url, headers=WRITER))
         else:
@@ -245,13 +260,13 @@ async def test_100_concurrent_reads_through_pgbouncer_all_succeed(
     # one round trip and executed in the next must not land on another server connection.
     await bouncer_db.truncate()
     created = [
-        (await client.post(PAGES, json={"title": f"Shared {n}"}, headers=WRITER)).json()["id"]
+        (await client.post(ARTICLES, json={"title": f"Shared {n}"}, headers=WRITER)).json()["id"]
         for n in range(5)
     ]
     requests = [
-        client.get(f"{PAGES}{created[n % 5]}", headers=WRITER)
+        client.get(f"{ARTICLES}{created[n % 5]}", headers=WRITER)
         if n % 2
-        else client.get(PAGES, params={"limit": 3, "count": "true"}, headers=WRITER)
+        else client.get(ARTICLES, params={"limit": 3, "count": "true"}, headers=WRITER)
         for n in range(100)
     ]
     async with asyncio.timeout(60):

@@ -16,10 +16,13 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from tests.example.reliability.support import (
-    PAGES,
+from tests.machinery.fixture.resources import SCOPES
+from tests.reliability.support import (
+    ARTICLES,
+    READ_SCOPE,
     REL_SECRET,
     WATCH,
+    WRITE_SCOPE,
     assert_problem,
     auth,
     client_for,
@@ -27,7 +30,6 @@ from tests.example.reliability.support import (
     running_app,
     token,
 )
-from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
 
 # Any RSA public key: what an attacker would try as an HMAC secret (RS256/HS256 confusion).
 PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----
@@ -135,9 +137,9 @@ FORGED: dict[str, str] = {
 async def test_forged_or_invalid_token_is_401(client: httpx.AsyncClient, kind: str) -> None:
     forged = FORGED[kind]
     for method, path, body in (
-        ("GET", PAGES, None),
-        ("POST", PAGES, {"title": f"forged {kind}"}),
-        ("GET", f"{PAGES}c0000000000000000000000000", None),
+        ("GET", ARTICLES, None),
+        ("POST", ARTICLES, {"title": f"forged {kind}"}),
+        ("GET", f"{ARTICLES}c0000000000000000000000000", None),
     ):
         response = await client.request(
             method, path, json=body, headers={"Authorization": f"Bearer {forged}"}
@@ -165,32 +167,34 @@ async def test_missing_or_foreign_scheme_is_401(
 ) -> None:
     valid = token(READ_SCOPE, WRITE_SCOPE)
     headers = {} if header is None else {"Authorization": header.replace("{valid}", valid)}
-    response = await client.get(PAGES, headers=headers)
+    response = await client.get(ARTICLES, headers=headers)
     assert_unauthorized(response, presented=valid)
 
 
 @pytest.mark.parametrize("param", ["access_token", "token", "jwt", "bearer"])
 async def test_token_in_query_string_is_ignored(client: httpx.AsyncClient, param: str) -> None:
     valid = token(READ_SCOPE, WRITE_SCOPE)
-    response = await client.get(PAGES, params={param: valid})
+    response = await client.get(ARTICLES, params={param: valid})
     assert_unauthorized(response, presented=valid)
-    page = await client.get(f"{PAGES}c0000000000000000000000000", params={param: valid})
-    assert_unauthorized(page, presented=valid)
-    created = await client.post(PAGES, params={param: valid}, json={"title": "via query"})
+    article = await client.get(f"{ARTICLES}c0000000000000000000000000", params={param: valid})
+    assert_unauthorized(article, presented=valid)
+    created = await client.post(ARTICLES, params={param: valid}, json={"title": "via query"})
     assert_unauthorized(created, presented=valid)
 
 
 async def test_token_in_cookie_is_ignored(client: httpx.AsyncClient) -> None:
     valid = token(READ_SCOPE, WRITE_SCOPE)
-    response = await client.get(PAGES, headers={"Cookie": f"access_token={valid}; token={valid}"})
+    response = await client.get(
+        ARTICLES, headers={"Cookie": f"access_token={valid}; token={valid}"}
+    )
     assert_unauthorized(response, presented=valid)
 
 
 async def test_token_is_not_kept_alive_by_the_cache(client: httpx.AsyncClient) -> None:
     short = token(READ_SCOPE, expires_in=1)
-    assert (await client.get(PAGES, headers=auth(short))).status_code == 200
+    assert (await client.get(ARTICLES, headers=auth(short))).status_code == 200
     await asyncio.sleep(2.1)
-    assert_unauthorized(await client.get(PAGES, headers=auth(short)), presented=short)
+    assert_unauthorized(await client.get(ARTICLES, headers=auth(short)), presented=short)
 
 
 # --------------------------------------------------------------------------------- scopes
@@ -198,13 +202,12 @@ async def test_token_is_not_kept_alive_by_the_cache(client: httpx.AsyncClient) -
 
 async def test_read_scope_cannot_write(client: httpx.AsyncClient) -> None:
     writer = auth(token(READ_SCOPE, WRITE_SCOPE))
-    created = await client.post(PAGES, json={"title": "scope target"}, headers=writer)
+    created = await client.post(ARTICLES, json={"title": "scope target"}, headers=writer)
     assert created.status_code == 201, created.text
-    page = created.json()
-    url = f"{PAGES}{page['id']}"
+    url = f"{ARTICLES}{created.json()['id']}"
     reader = auth(token(READ_SCOPE))
     attempts = [
-        await client.post(PAGES, json={"title": "escalated"}, headers=reader),
+        await client.post(ARTICLES, json={"title": "escalated"}, headers=reader),
         await client.patch(url, json={"title": "escalated"}, headers=reader),
         await client.put(url, json={"title": "escalated"}, headers=reader),
         await client.delete(url, headers=reader),
@@ -223,34 +226,38 @@ def _scoped(scope: Any) -> str:
 ESCALATIONS: dict[str, Any] = {
     "no-scope-claim": ...,
     "empty": "",
-    "upper-case": "PAGES:WRITE",
-    "title-case": "Pages:Write",
-    "read-plus-upper-write": "pages:read PAGES:WRITE",
-    "plural": "pages:writes",
-    "prefix": "pages:write:all",
-    "wildcard": "pages:*",
+    "upper-case": "ARTICLES:WRITE",
+    "title-case": "Articles:Write",
+    "read-plus-upper-write": "articles:read ARTICLES:WRITE",
+    "plural": "articles:writes",
+    "prefix": "articles:write:all",
+    "wildcard": "articles:*",
     "star": "*",
-    "bare-resource": "pages",
-    "comma-separated": "pages:read,pages:write",
-    "semicolon-separated": "pages:read;pages:write",
-    "plus-separated": "pages:read+pages:write",
-    "url-encoded-space": "pages:read%20pages:write",
-    "cyrillic-a": "p\u0430ges:write",
-    "fullwidth": "\uff50\uff41\uff47\uff45\uff53:write",
-    "zero-width-space": "pages:read\u200bpages:write",
+    "bare-resource": "articles",
+    "comma-separated": "articles:read,articles:write",
+    "semicolon-separated": "articles:read;articles:write",
+    "plus-separated": "articles:read+articles:write",
+    "url-encoded-space": "articles:read%20articles:write",
+    "cyrillic-a": "\u0430rticles:write",
+    "fullwidth": "\uff41\uff52\uff54\uff49\uff43\uff4c\uff45\uff53:write",
+    "zero-width-space": "articles:read\u200barticles:write",
     # RFC 6749 §3.3: scope tokens are separated by SP (0x20) only.
-    "nbsp-separated": "pages:read\u00a0pages:write",
-    "em-space-separated": "pages:read\u2003pages:write",
-    "ideographic-space-separated": "pages:read\u3000pages:write",
-    "unit-separator": "pages:read\x1fpages:write",
-    "tab-separated": "pages:read\tpages:write",
-    "newline-separated": "pages:read\npages:write",
-    "list-with-joined-string": ["pages:read pages:write"],
-    "list-upper": ["PAGES:WRITE"],
-    "list-nested": [["pages:write"]],
-    "object": {"pages:write": True},
+    "nbsp-separated": "articles:read\u00a0articles:write",
+    "em-space-separated": "articles:read\u2003articles:write",
+    "ideographic-space-separated": "articles:read\u3000articles:write",
+    "unit-separator": "articles:read\x1farticles:write",
+    "tab-separated": "articles:read\tarticles:write",
+    "newline-separated": "articles:read\narticles:write",
+    "list-with-joined-string": ["articles:read articles:write"],
+    "list-upper": ["ARTICLES:WRITE"],
+    "list-nested": [["articles:write"]],
+    "object": {"articles:write": True},
     "number": 1,
     "true": True,
+    # Every other resource's write scope: scopes are per resource.
+    "other-resources-write": " ".join(
+        [READ_SCOPE, *(scope for scope in SCOPES if not scope.startswith("articles:"))]
+    ),
 }
 
 
@@ -258,7 +265,9 @@ ESCALATIONS: dict[str, Any] = {
 async def test_scope_tricks_cannot_write(client: httpx.AsyncClient, kind: str) -> None:
     forged = _scoped(ESCALATIONS[kind])
     response = await client.post(
-        PAGES, json={"title": f"escalation {kind}"}, headers={"Authorization": f"Bearer {forged}"}
+        ARTICLES,
+        json={"title": f"escalation {kind}"},
+        headers={"Authorization": f"Bearer {forged}"},
     )
     body = assert_problem(response, 403)
     assert body["code"] == "forbidden"
@@ -266,15 +275,15 @@ async def test_scope_tricks_cannot_write(client: httpx.AsyncClient, kind: str) -
 
 async def test_scp_claim_is_not_a_scope(client: httpx.AsyncClient) -> None:
     forged = craft(claims(scope=..., scp=[READ_SCOPE, WRITE_SCOPE]))
-    response = await client.get(PAGES, headers={"Authorization": f"Bearer {forged}"})
+    response = await client.get(ARTICLES, headers={"Authorization": f"Bearer {forged}"})
     assert_problem(response, 403)
 
 
 async def test_extra_ascii_spaces_still_name_both_scopes(client: httpx.AsyncClient) -> None:
     """Not an escalation: a token minted with both scopes, spaced oddly, grants both."""
-    forged = _scoped("  pages:read   pages:write  ")
+    forged = _scoped("  articles:read   articles:write  ")
     response = await client.post(
-        PAGES, json={"title": "spaced scopes"}, headers={"Authorization": f"Bearer {forged}"}
+        ARTICLES, json={"title": "spaced scopes"}, headers={"Authorization": f"Bearer {forged}"}
     )
     assert response.status_code == 201, response.text
 
@@ -296,7 +305,7 @@ async def test_audience_and_issuer_are_enforced_when_configured(tmp_path: Path) 
     }
     async with running_app(settings) as application, client_for(application) as http:
         for name, (forged, status) in cases.items():
-            response = await http.get(PAGES, headers={"Authorization": f"Bearer {forged}"})
+            response = await http.get(ARTICLES, headers={"Authorization": f"Bearer {forged}"})
             assert response.status_code == status, (name, response.text)
             if status == 401:
                 assert_unauthorized(response, presented=forged)
@@ -324,7 +333,7 @@ def preflight(origin: str) -> dict[str, str]:
 
 
 async def test_cors_preflight_from_allowed_origin(cors_client: httpx.AsyncClient) -> None:
-    response = await cors_client.options(PAGES, headers=preflight(ALLOWED))
+    response = await cors_client.options(ARTICLES, headers=preflight(ALLOWED))
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ALLOWED
     allowed_methods = response.headers["access-control-allow-methods"]
@@ -347,16 +356,18 @@ async def test_cors_preflight_from_allowed_origin(cors_client: httpx.AsyncClient
     ],
 )
 async def test_cors_other_origins_get_no_acao(cors_client: httpx.AsyncClient, origin: str) -> None:
-    response = await cors_client.options(PAGES, headers=preflight(origin))
+    response = await cors_client.options(ARTICLES, headers=preflight(origin))
     assert "access-control-allow-origin" not in response.headers, (origin, response.headers)
     assert response.status_code < 500
-    simple = await cors_client.get(PAGES, headers={"Origin": origin, **auth(token(READ_SCOPE))})
+    simple = await cors_client.get(ARTICLES, headers={"Origin": origin, **auth(token(READ_SCOPE))})
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
 
 
 async def test_cors_simple_request_from_allowed_origin(cors_client: httpx.AsyncClient) -> None:
-    response = await cors_client.get(PAGES, headers={"Origin": ALLOWED, **auth(token(READ_SCOPE))})
+    response = await cors_client.get(
+        ARTICLES, headers={"Origin": ALLOWED, **auth(token(READ_SCOPE))}
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ALLOWED
     exposed = response.headers["access-control-expose-headers"].lower()
@@ -366,7 +377,7 @@ async def test_cors_simple_request_from_allowed_origin(cors_client: httpx.AsyncC
 
 async def test_cors_unlisted_request_header_is_refused(cors_client: httpx.AsyncClient) -> None:
     response = await cors_client.options(
-        PAGES,
+        ARTICLES,
         headers={**preflight(ALLOWED), "Access-Control-Request-Headers": "x-evil-header"},
     )
     assert response.status_code == 400

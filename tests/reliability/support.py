@@ -1,6 +1,8 @@
 """Helpers of the reliability suite: its own secret, tokens, a leak watch, a TCP fault proxy.
 
-Everything here talks to 127.0.0.1 only, and every wait is bounded.
+The app under test serves the machinery fixture (tests/machinery/fixture): articles stand in for
+any resource with hooks, enums, lists and Json; accounts carry hidden fields. Everything here
+talks to 127.0.0.1 only, and every wait is bounded.
 """
 
 from __future__ import annotations
@@ -22,22 +24,30 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 from loguru import logger
+from sqlalchemy import create_engine, insert, text
 from starlette.types import Message
 
 from app.core.config import Settings
 from app.core.logging import flush_logs
 from app.core.security import create_token
 from app.main import create_app
+from app.prisma_defaults import cuid, utcnow
 from tests.conftest import make_settings, running
-from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
+from tests.machinery.fixture.models import metadata
+from tests.machinery.fixture.resources import LINKS, RESOURCES, SCOPES
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-MIGRATIONS = ROOT / "prisma" / "migrations"
-PAGES = "/api/v1/pages/"
+ROOT = HERE.parents[1]
+MIGRATIONS = ROOT / "tests" / "machinery" / "fixture" / "migrations"
+ARTICLES = "/api/v1/articles/"
+ACCOUNTS = "/api/v1/accounts/"
 READY = "/api/v1/utils/ready"
 PROBLEM = "application/problem+json"
-ALL_SCOPES = (READ_SCOPE, WRITE_SCOPE)
+READ_SCOPE = "articles:read"
+WRITE_SCOPE = "articles:write"
+assert {READ_SCOPE, WRITE_SCOPE} <= set(SCOPES)
+# The fixture's tables, children first (TRUNCATE … CASCADE takes them in one statement).
+TABLES = tuple(table.name for table in reversed(metadata.sorted_tables))
 
 # A secret of this session only (never the shared test secret): if it shows up in a log line or a
 # response, the suite's leak watch will say so.
@@ -106,11 +116,11 @@ class SecretWatch:
             captured = list(self.captured)
             known = dict(self.secrets)
         found: list[str] = []
-        for source, text in captured:
+        for source, captured_text in captured:
             for value, label in known.items():
-                if value in text:
-                    at = text.index(value)
-                    excerpt = text[max(0, at - 80) : at].replace("\n", " ")
+                if value in captured_text:
+                    at = captured_text.index(value)
+                    excerpt = captured_text[max(0, at - 80) : at].replace("\n", " ")
                     found.append(f"{label} in {source}: …{excerpt}<SECRET>")
         return found
 
@@ -140,15 +150,51 @@ def auth(raw_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw_token}"}
 
 
-WRITER = auth(token(*ALL_SCOPES, subject="rel-writer"))
+WRITER = auth(token(*SCOPES, subject="rel-writer"))  # every resource, read and write
 READER = auth(token(READ_SCOPE, subject="rel-reader"))
+
+
+def fixture_app(settings: Settings) -> FastAPI:
+    """The fixture app for these settings; on SQLite, the fixture's tables are created first
+    (the embedded default builds only the project's own models)."""
+    database = settings.database
+    if database.is_sqlite:
+        engine = create_engine(database.url.set(drivername="sqlite"))
+        try:
+            metadata.create_all(engine)
+        finally:
+            engine.dispose()
+    return create_app(settings, resources=RESOURCES, links=LINKS)
 
 
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app with its lifespan running (engine created, disposed at the end)."""
-    async with running(create_app(settings)) as application:
+    """The fixture app with its lifespan running (engine created, disposed at the end)."""
+    async with running(fixture_app(settings)) as application:
         yield application
+
+
+async def hidden_account(application: FastAPI, email: str) -> dict[str, str]:
+    """An account whose hidden fields (`password`, `twoFactorSecret`) hold values the leak watch
+    looks for: the API never serves them, so they are written with SQL. Answers the row."""
+    row = {
+        "id": cuid(),
+        "email": email,
+        "name": "Hidden Fields",
+        "password": WATCH.secret("hidden password", "pw-hash-" + secrets.token_hex(16)),
+        "twoFactorSecret": WATCH.secret("hidden twoFactorSecret", "2fa-" + secrets.token_hex(16)),
+        "updatedAt": utcnow(),
+    }
+    # Through reserve(), as the app's own callers outside the read and write paths.
+    async with application.state.db.reserve(), application.state.engine.begin() as connection:
+        await connection.execute(insert(metadata.tables["mx_account"]).values(**row))
+    return row
+
+
+async def count_rows(application: FastAPI, table: str) -> int:
+    """Rows of a fixture table, read through the app's own engine."""
+    async with application.state.db.reserve(), application.state.engine.connect() as connection:
+        return (await connection.execute(text(f'SELECT count(*) FROM "{table}"'))).scalar_one()
 
 
 def client_for(application: FastAPI, *, timeout: float = 30.0) -> httpx.AsyncClient:
@@ -263,7 +309,8 @@ async def wait_for_port(port: int, *, seconds: float) -> None:
 
 @dataclass(frozen=True)
 class PgDatabase:
-    """A scratch database migrated from prisma/migrations, and a password role for the app."""
+    """A scratch database migrated from the fixture's migrations, and a password role for the
+    app."""
 
     name: str
     admin_url: str  # superuser (trust), for set-up, counting and killing backends
@@ -300,17 +347,15 @@ class PgDatabase:
         finally:
             await connection.close()
 
-    async def count_pages(self) -> int:
-        return await self.fetchval('SELECT count(*) FROM "Page"')
+    async def count_articles(self) -> int:
+        return await self.fetchval('SELECT count(*) FROM "mx_article"')
 
     async def truncate(self) -> None:
+        """Empty every fixture table."""
         connection = await self.connect()
         try:
-            await connection.execute(
-                'TRUNCATE "page_revisions", "_PageToTag", "Page", "Tag", "User" '
-                "RESTART IDENTITY CASCADE",
-                timeout=10,
-            )
+            tables = ", ".join(f'"{name}"' for name in TABLES)
+            await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE", timeout=10)
         finally:
             await connection.close()
 
@@ -333,7 +378,8 @@ class PgRole:
 
 @contextmanager
 def scratch_database(role: PgRole, prefix: str) -> Iterator[PgDatabase]:
-    """A scratch database migrated from prisma/migrations, usable by `role`; dropped after."""
+    """A scratch database migrated from the fixture's migrations, usable by `role`; dropped
+    after."""
     assert TEST_DATABASE_URL
     import psycopg
     from psycopg import sql

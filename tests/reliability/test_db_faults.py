@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.example.reliability.support import (
-    PAGES,
+from tests.reliability.support import (
+    ARTICLES,
     READY,
     WRITER,
     PgDatabase,
@@ -57,11 +57,11 @@ async def test_database_down_is_503_within_bound_then_recovers(
         client_for(application) as client,
     ):
         assert (await client.get(READY)).status_code == 200
-        created = await client.post(PAGES, json={"title": f"before {fault}"}, headers=WRITER)
+        created = await client.post(ARTICLES, json={"title": f"before {fault}"}, headers=WRITER)
         assert created.status_code == 201, created.text
-        page_id = created.json()["id"]
-        assert (await client.get(PAGES, headers=WRITER)).status_code == 200
-        rows_before = await pg.count_pages()
+        article_id = created.json()["id"]
+        assert (await client.get(ARTICLES, headers=WRITER)).status_code == 200
+        rows_before = await pg.count_articles()
 
         if fault == "refuse":
             await proxy.refuse()
@@ -71,16 +71,20 @@ async def test_database_down_is_503_within_bound_then_recovers(
 
         calls: list[tuple[str, str, dict[str, Any]]] = [
             ("GET", READY, {}),
-            ("GET", PAGES, {"headers": WRITER}),
-            ("POST", PAGES, {"headers": WRITER, "json": {"title": "during outage"}}),
+            ("GET", ARTICLES, {"headers": WRITER}),
+            ("POST", ARTICLES, {"headers": WRITER, "json": {"title": "during outage"}}),
         ]
         if fault != "silent":  # each silent call waits out the connect timeout: keep it short
             calls += [
-                ("GET", f"{PAGES}{page_id}", {"headers": WRITER}),
-                ("PATCH", f"{PAGES}{page_id}", {"headers": WRITER, "json": {"title": "lost"}}),
-                ("DELETE", f"{PAGES}{page_id}", {"headers": WRITER}),
+                ("GET", f"{ARTICLES}{article_id}", {"headers": WRITER}),
+                (
+                    "PATCH",
+                    f"{ARTICLES}{article_id}",
+                    {"headers": WRITER, "json": {"title": "lost"}},
+                ),
+                ("DELETE", f"{ARTICLES}{article_id}", {"headers": WRITER}),
                 ("GET", READY, {}),
-                ("GET", PAGES, {"headers": WRITER}),
+                ("GET", ARTICLES, {"headers": WRITER}),
             ]
         for method, url, kwargs in calls:
             response, elapsed = await timed(client, method, url, **kwargs)
@@ -94,13 +98,15 @@ async def test_database_down_is_503_within_bound_then_recovers(
         ready, elapsed = await timed(client, "GET", READY)
         assert ready.status_code == 200, ready.text
         assert elapsed < BOUND_SECONDS
-        listed = await client.get(PAGES, headers=WRITER)
+        listed = await client.get(ARTICLES, headers=WRITER)
         assert listed.status_code == 200, listed.text
-        assert [page["id"] for page in listed.json()["data"]] == [page_id]
-        assert await pg.count_pages() == rows_before
-        patched = await client.patch(f"{PAGES}{page_id}", json={"title": "after"}, headers=WRITER)
+        assert [article["id"] for article in listed.json()["data"]] == [article_id]
+        assert await pg.count_articles() == rows_before
+        patched = await client.patch(
+            f"{ARTICLES}{article_id}", json={"title": "after"}, headers=WRITER
+        )
         assert patched.status_code == 200, patched.text
-        again = await client.post(PAGES, json={"title": f"after {fault}"}, headers=WRITER)
+        again = await client.post(ARTICLES, json={"title": f"after {fault}"}, headers=WRITER)
         assert again.status_code == 201, again.text
 
 
@@ -122,7 +128,7 @@ async def test_stalled_connection_gives_ready_503_then_recovers(
         recovered, elapsed = await timed(client, "GET", READY)
         assert recovered.status_code == 200, recovered.text
         assert elapsed < BOUND_SECONDS
-        listed = await client.get(PAGES, headers=WRITER)
+        listed = await client.get(ARTICLES, headers=WRITER)
         assert listed.status_code == 200, listed.text
 
 
@@ -152,19 +158,19 @@ async def _terminate(pg: PgDatabase, pids: list[int]) -> None:
 async def test_backend_terminated_mid_patch_leaves_row_unchanged(pg: PgDatabase) -> None:
     await pg.truncate()
     async with running_app(staging(pg)) as application, client_for(application) as client:
-        created = await client.post(PAGES, json={"title": "before kill"}, headers=WRITER)
+        created = await client.post(ARTICLES, json={"title": "before kill"}, headers=WRITER)
         assert created.status_code == 201, created.text
-        page = created.json()
-        before = await pg.fetch('SELECT * FROM "Page" WHERE id = $1', page["id"])
+        article = created.json()
+        before = await pg.fetch('SELECT * FROM "mx_article" WHERE id = $1', article["id"])
 
         holder = await pg.connect()
         transaction = holder.transaction()
         await transaction.start()
-        await holder.execute('SELECT 1 FROM "Page" WHERE id = $1 FOR UPDATE', page["id"])
+        await holder.execute('SELECT 1 FROM "mx_article" WHERE id = $1 FOR UPDATE', article["id"])
         try:
             in_flight = asyncio.create_task(
                 client.patch(
-                    f"{PAGES}{page['id']}",
+                    f"{ARTICLES}{article['id']}",
                     json={"title": "half written", "tags": ["x"]},
                     headers={**WRITER, "If-Match": created.headers["etag"]},
                 )
@@ -176,14 +182,14 @@ async def test_backend_terminated_mid_patch_leaves_row_unchanged(pg: PgDatabase)
         async with asyncio.timeout(15):
             response = await in_flight
         assert_problem(response, 503)
-        assert await pg.fetch('SELECT * FROM "Page" WHERE id = $1', page["id"]) == before
+        assert await pg.fetch('SELECT * FROM "mx_article" WHERE id = $1', article["id"]) == before
 
         # The next requests succeed on a fresh connection.
-        got = await client.get(f"{PAGES}{page['id']}", headers=WRITER)
+        got = await client.get(f"{ARTICLES}{article['id']}", headers=WRITER)
         assert got.status_code == 200, got.text
         assert got.headers["etag"] == created.headers["etag"]
         patched = await client.patch(
-            f"{PAGES}{page['id']}",
+            f"{ARTICLES}{article['id']}",
             json={"title": "after kill"},
             headers={**WRITER, "If-Match": got.headers["etag"]},
         )
@@ -195,18 +201,20 @@ async def test_backend_terminated_mid_patch_leaves_row_unchanged(pg: PgDatabase)
 async def test_backend_terminated_mid_create_leaves_no_row(pg: PgDatabase) -> None:
     await pg.truncate()
     async with running_app(staging(pg)) as application, client_for(application) as client:
-        rows_before = await pg.count_pages()
+        rows_before = await pg.count_articles()
         holder = await pg.connect()
         transaction = holder.transaction()
         await transaction.start()
         # An uncommitted row with the slug: the app's INSERT waits on the unique index.
         await holder.execute(
-            'INSERT INTO "Page" (id, title, slug, "updatedAt") '
+            'INSERT INTO "mx_article" (id, title, slug, "updatedAt") '
             "VALUES ('cholder000000000000000000', 'holder', 'contested', now())"
         )
         try:
             in_flight = asyncio.create_task(
-                client.post(PAGES, json={"title": "Contested", "slug": "contested"}, headers=WRITER)
+                client.post(
+                    ARTICLES, json={"title": "Contested", "slug": "contested"}, headers=WRITER
+                )
             )
             await _terminate(pg, await _lock_waiters(pg))
         finally:
@@ -215,14 +223,16 @@ async def test_backend_terminated_mid_create_leaves_no_row(pg: PgDatabase) -> No
         async with asyncio.timeout(15):
             response = await in_flight
         assert_problem(response, 503)
-        assert await pg.count_pages() == rows_before
-        assert await pg.fetchval('SELECT count(*) FROM "Page" WHERE slug = $1', "contested") == 0
+        assert await pg.count_articles() == rows_before
+        assert (
+            await pg.fetchval('SELECT count(*) FROM "mx_article" WHERE slug = $1', "contested") == 0
+        )
 
         again = await client.post(
-            PAGES, json={"title": "Contested", "slug": "contested"}, headers=WRITER
+            ARTICLES, json={"title": "Contested", "slug": "contested"}, headers=WRITER
         )
         assert again.status_code == 201, again.text
-        assert await pg.count_pages() == rows_before + 1
+        assert await pg.count_articles() == rows_before + 1
 
 
 @pytest.mark.slow
@@ -232,20 +242,22 @@ async def test_pool_exhaustion_is_503_within_bound_then_recovers(pg: PgDatabase)
     await pg.truncate()
     settings = staging(pg, DB_POOL_SIZE=2, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=1)
     async with running_app(settings) as application, client_for(application) as client:
-        created = await client.post(PAGES, json={"title": "hot row"}, headers=WRITER)
+        created = await client.post(ARTICLES, json={"title": "hot row"}, headers=WRITER)
         assert created.status_code == 201
-        url = f"{PAGES}{created.json()['id']}"
+        url = f"{ARTICLES}{created.json()['id']}"
         holder = await pg.connect()
         transaction = holder.transaction()
         await transaction.start()
-        await holder.execute('SELECT 1 FROM "Page" WHERE id = $1 FOR UPDATE', created.json()["id"])
+        await holder.execute(
+            'SELECT 1 FROM "mx_article" WHERE id = $1 FOR UPDATE', created.json()["id"]
+        )
         try:
             stuck = [
                 asyncio.create_task(client.patch(url, json={"views": n}, headers=WRITER))
                 for n in range(2)
             ]
             await _lock_waiters(pg, at_least=2)
-            response, elapsed = await timed(client, "GET", PAGES, headers=WRITER)
+            response, elapsed = await timed(client, "GET", ARTICLES, headers=WRITER)
             assert_unavailable(response, elapsed)
             ready, elapsed = await timed(client, "GET", READY)
             assert_unavailable(ready, elapsed)
@@ -255,5 +267,5 @@ async def test_pool_exhaustion_is_503_within_bound_then_recovers(pg: PgDatabase)
         async with asyncio.timeout(15):
             results = await asyncio.gather(*stuck)
         assert [r.status_code for r in results] == [200, 200]
-        assert (await client.get(PAGES, headers=WRITER)).status_code == 200
+        assert (await client.get(ARTICLES, headers=WRITER)).status_code == 200
         assert (await client.get(READY)).status_code == 200

@@ -1,7 +1,8 @@
-"""Load: a real uvicorn process on loopback, LOAD_SECONDS (default 60) of mixed reads and writes
-at concurrency 32. No 5xx, the pool goes back to idle, memory stays flat.
+"""Load: a real uvicorn process on loopback serving the machinery fixture's articles,
+LOAD_SECONDS (default 60) of mixed reads and writes at concurrency 32. No 5xx, the pool goes
+back to idle, memory stays flat.
 
-Figures are printed (see them with `-s`) and written to tests/example/reliability/.last_load.json.
+Figures are printed (see them with `-s`) and written to tests/reliability/.last_load.json.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.example.reliability.support import (
+from tests.reliability.support import (
+    ARTICLES,
     HERE,
-    PAGES,
     READY,
     REL_SECRET,
     ROOT,
@@ -79,17 +80,20 @@ class Mix:
     async def one(self, rng: random.Random, tally: Tally) -> None:
         roll = rng.random()
         if roll < 0.30:
-            op, call = "list", self.client.get(PAGES, params=self._list_params(rng), headers=WRITER)
+            op, call = (
+                "list",
+                self.client.get(ARTICLES, params=self._list_params(rng), headers=WRITER),
+            )
         elif roll < 0.40:
             op, call = "list+cursor", self._follow_cursor(rng)
         elif roll < 0.65 and self.ids:
-            op, call = "get", self.client.get(f"{PAGES}{rng.choice(self.ids)}", headers=WRITER)
+            op, call = "get", self.client.get(f"{ARTICLES}{rng.choice(self.ids)}", headers=WRITER)
         elif roll < 0.78:
             op, call = "create", self._create(rng)
         elif roll < 0.90 and self.ids:
             op = "patch"
             call = self.client.patch(
-                f"{PAGES}{rng.choice(self.ids)}",
+                f"{ARTICLES}{rng.choice(self.ids)}",
                 json={"views": rng.randrange(1000), "tags": [f"t{rng.randrange(20)}"]},
                 headers=WRITER,
             )
@@ -116,7 +120,7 @@ class Mix:
             "orderBy": rng.choice(ORDERS),
         }
         if rng.random() < 0.2:
-            params["q"] = rng.choice(["load", "page", "zz"])
+            params["q"] = rng.choice(["load", "article", "zz"])
         if rng.random() < 0.1:
             params["count"] = "true"
         if rng.random() < 0.1:
@@ -125,16 +129,19 @@ class Mix:
 
     async def _follow_cursor(self, rng: random.Random) -> httpx.Response:
         params = {"limit": 10, "orderBy": rng.choice(ORDERS)}
-        first = await self.client.get(PAGES, params=params, headers=WRITER)
+        first = await self.client.get(ARTICLES, params=params, headers=WRITER)
         cursor = first.json().get("nextCursor") if first.status_code == 200 else None
         if not cursor:
             return first
-        return await self.client.get(PAGES, params={**params, "cursor": cursor}, headers=WRITER)
+        return await self.client.get(ARTICLES, params={**params, "cursor": cursor}, headers=WRITER)
 
     async def _create(self, rng: random.Random) -> httpx.Response:
         response = await self.client.post(
-            PAGES,
-            json={"title": f"Load page {rng.randrange(10**9)}", "tags": [f"t{rng.randrange(20)}"]},
+            ARTICLES,
+            json={
+                "title": f"Load article {rng.randrange(10**9)}",
+                "tags": [f"t{rng.randrange(20)}"],
+            },
             headers=WRITER,
         )
         if response.status_code == 201:
@@ -142,8 +149,8 @@ class Mix:
         return response
 
     async def _delete(self, rng: random.Random) -> httpx.Response:
-        page_id = self.ids.pop(rng.randrange(len(self.ids)))
-        return await self.client.delete(f"{PAGES}{page_id}", headers=WRITER)
+        article_id = self.ids.pop(rng.randrange(len(self.ids)))
+        return await self.client.delete(f"{ARTICLES}{article_id}", headers=WRITER)
 
 
 async def drive(mix: Mix, seconds: float, *, seed: int) -> tuple[Tally, float]:
@@ -174,7 +181,8 @@ def _start(command: list[str], *, cwd: Path, env: dict[str, str], log_path: Path
 
 @pytest.fixture
 async def server(load_db: PgDatabase, tmp_path: Path) -> Any:
-    """uvicorn serving app.main:app on a free loopback port, as staging would run it."""
+    """uvicorn serving the fixture app (tests/machinery/fixture/asgi.py) on a free loopback port,
+    as staging would run it."""
     port = free_port()
     log_path = tmp_path / "server.log"
     env = {
@@ -191,7 +199,7 @@ async def server(load_db: PgDatabase, tmp_path: Path) -> Any:
             sys.executable,
             "-m",
             "uvicorn",
-            "app.main:app",
+            "tests.machinery.fixture.asgi:app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -238,7 +246,7 @@ async def test_mixed_load(load_db: PgDatabase, server: Any) -> None:
         mix = Mix(client, ids)
         for n in range(100):
             created = await client.post(
-                PAGES, json={"title": f"Seed load page {n}"}, headers=WRITER
+                ARTICLES, json={"title": f"Seed load article {n}"}, headers=WRITER
             )
             assert created.status_code == 201, created.text
             ids.append(created.json()["id"])

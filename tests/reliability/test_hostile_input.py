@@ -1,6 +1,8 @@
 """Hostile input: every request of the corpus gets a 4xx problem+json and writes nothing.
 
-Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (a password role over 127.0.0.1).
+On the fixture's articles (enum, String[], Json, Decimal, a hook-derived slug, an optional
+account as author), on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (a password role over
+127.0.0.1). The seed articles' author has hidden fields, watched by the leak check.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +20,21 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from tests.example.reliability.support import (
-    PAGES,
+from app.main import create_app
+from app.resource import Resource, equals, register
+from tests.conftest import running
+from tests.machinery.fixture.models import RateLimit
+from tests.reliability.support import (
+    ARTICLES,
     WRITER,
     asgi_request,
     assert_problem,
+    auth,
     client_for,
+    count_rows,
+    hidden_account,
+    token,
 )
 
 MAX_BODY = 1_048_576  # MAX_BODY_BYTES default
@@ -33,7 +43,7 @@ JSON_CT = {"Content-Type": "application/json"}
 
 @dataclass(frozen=True)
 class Seed:
-    page_id: str
+    article_id: str
     cursor: str
 
 
@@ -44,12 +54,10 @@ class Corpus:
     seed: Seed
 
     async def count(self) -> int:
-        # Through reserve(), as the app's own callers outside the read and write paths.
-        async with self.app.state.db.reserve(), self.app.state.engine.connect() as connection:
-            return (await connection.execute(text('SELECT count(*) FROM "Page"'))).scalar_one()
+        return await count_rows(self.app, "mx_article")
 
     async def etag(self) -> str:
-        response = await self.client.get(f"{PAGES}{self.seed.page_id}", headers=WRITER)
+        response = await self.client.get(f"{ARTICLES}{self.seed.article_id}", headers=WRITER)
         assert response.status_code == 200, response.text
         return response.headers["etag"]
 
@@ -63,21 +71,23 @@ def corpus_app(request: pytest.FixtureRequest) -> FastAPI:
 async def corpus(corpus_app: FastAPI) -> AsyncIterator[Corpus]:
     application = corpus_app
     async with client_for(application) as client:
+        author = await hidden_account(application, f"hostile-{secrets.token_hex(4)}@example.com")
         created: list[dict[str, Any]] = []
         for number in range(3):
             response = await client.post(
-                PAGES, json={"title": f"Hostile seed {number}"}, headers=WRITER
+                ARTICLES,
+                json={"title": f"Hostile seed {number}", "authorId": author["id"]},
+                headers=WRITER,
             )
             assert response.status_code == 201, response.text
             created.append(response.json())
-        listing = await client.get(PAGES, params={"limit": 1}, headers=WRITER)
+        listing = await client.get(ARTICLES, params={"limit": 1}, headers=WRITER)
         cursor = listing.json()["nextCursor"]
         assert cursor
-        page = created[0]
         yield Corpus(
             app=application,
             client=client,
-            seed=Seed(page_id=page["id"], cursor=cursor),
+            seed=Seed(article_id=created[0]["id"], cursor=cursor),
         )
 
 
@@ -100,7 +110,7 @@ async def chunks(total: int, size: int = 65536) -> AsyncIterator[bytes]:
     yield b'"}'
 
 
-# (id, raw JSON body) sent to POST /pages/ and to PATCH/PUT of an existing page.
+# (id, raw JSON body) sent to POST /articles/ and to PATCH/PUT of an existing article.
 BAD_BODIES: list[tuple[str, bytes]] = [
     ("malformed-json", b'{"title": "x",'),
     ("json-trailing-garbage", b'{"title": "x"} trailing'),
@@ -135,7 +145,7 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("body-200001", body_with(f'"body": "{"b" * 200_001}"')),
     ("summary-501", body_with(f'"summary": "{"s" * 501}"')),
     ("slug-201", body_with(f'"slug": "{"s" * 201}"')),
-    ("slug-sql", body_with('"slug": "x\'; DROP TABLE \\"Page\\"; --"')),
+    ("slug-sql", body_with('"slug": "x\'; DROP TABLE \\"mx_article\\"; --"')),
     ("tag-65", body_with(f'"tags": ["{"g" * 65}"]')),
     ("tags-33", body_with('"tags": ' + json.dumps([f"t{i}" for i in range(33)]))),
     ("metadata-70k", body_with('"metadata": ' + json.dumps({"k": "m" * 70_000}))),
@@ -143,8 +153,21 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("views-int4-overflow", body_with('"views": 2147483648')),
     ("views-negative", body_with('"views": -1')),
     ("views-10e30", body_with(f'"views": {10**30}')),
-    ("author-zero", body_with('"authorId": 0')),
+    ("author-number", body_with('"authorId": 0')),
     ("author-int4-overflow", body_with('"authorId": 2147483648')),
+    ("author-unknown", body_with('"authorId": "czzzzzzzzzzzzzzzzzzzzzzzz"')),
+    ("author-empty", body_with('"authorId": ""')),
+    ("author-nul", body_with('"authorId": "a\\u0000"')),
+    ("author-100k", body_with(f'"authorId": "{"a" * 100_000}"')),
+    ("price-nan", body_with('"price": "NaN"')),
+    ("price-infinity", body_with('"price": "Infinity"')),
+    ("price-not-a-number", body_with('"price": "ten"')),
+    ("price-11-digits", body_with('"price": "10000000000"')),
+    ("price-1e400", body_with('"price": 1e400')),
+    ("price-3-decimals", body_with('"price": "1.005"')),
+    ("price-exponent-overflow", body_with('"price": "1e1000000"')),
+    ("tags-null-element", body_with('"tags": [null]')),
+    ("tags-object", body_with('"tags": {"a": 1}')),
     ("status-unknown", body_with('"status": "DELETED"')),
     ("published-at-garbage", body_with('"publishedAt": "yesterday"')),
     ("published-at-year-99999", body_with('"publishedAt": "99999-01-01T00:00:00Z"')),
@@ -152,26 +175,41 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("published-at-max-minus-14h", body_with('"publishedAt": "9999-12-31T23:59:59.999-14:00"')),
     ("published-at-min-plus-14h", body_with('"publishedAt": "0001-01-01T00:00:00+14:00"')),
 ]
-BAD_BODY_IDS = [case_id for case_id, _ in BAD_BODIES]
+# What the service still answers with a 500. Strict: the fix shows up here as a failure.
+KNOWN_500S = {
+    "price-exponent-overflow": "app/schemas.py decimal_input: abs() of a Decimal whose exponent "
+    "is past the default context's Emax raises decimal.Overflow",
+}
+BAD_BODY_CASES = [
+    pytest.param(
+        case_id,
+        raw,
+        id=case_id,
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_500S[case_id])]
+        if case_id in KNOWN_500S
+        else [],
+    )
+    for case_id, raw in BAD_BODIES
+]
 
 
-@pytest.mark.parametrize(("case_id", "raw"), BAD_BODIES, ids=BAD_BODY_IDS)
+@pytest.mark.parametrize(("case_id", "raw"), BAD_BODY_CASES)
 async def test_bad_body_on_create(corpus: Corpus, case_id: str, raw: bytes) -> None:
     before = await corpus.count()
-    response = await corpus.client.post(PAGES, content=raw, headers={**WRITER, **JSON_CT})
+    response = await corpus.client.post(ARTICLES, content=raw, headers={**WRITER, **JSON_CT})
     assert_problem(response)
     assert await corpus.count() == before, case_id
 
 
-@pytest.mark.parametrize(("case_id", "raw"), BAD_BODIES, ids=BAD_BODY_IDS)
+@pytest.mark.parametrize(("case_id", "raw"), BAD_BODY_CASES)
 @pytest.mark.parametrize("method", ["PATCH", "PUT"])
 async def test_bad_body_on_update(corpus: Corpus, method: str, case_id: str, raw: bytes) -> None:
     etag = await corpus.etag()
     response = await corpus.client.request(
-        method, f"{PAGES}{corpus.seed.page_id}", content=raw, headers={**WRITER, **JSON_CT}
+        method, f"{ARTICLES}{corpus.seed.article_id}", content=raw, headers={**WRITER, **JSON_CT}
     )
     assert_problem(response)
-    assert await corpus.etag() == etag, f"{method} {case_id} changed the page"
+    assert await corpus.etag() == etag, f"{method} {case_id} changed the article"
 
 
 @pytest.mark.parametrize(
@@ -191,7 +229,7 @@ async def test_bad_body_on_update(corpus: Corpus, method: str, case_id: str, raw
 async def test_wrong_content_type(corpus: Corpus, content_type: str, raw: bytes) -> None:
     before = await corpus.count()
     response = await corpus.client.post(
-        PAGES, content=raw, headers={**WRITER, "Content-Type": content_type}
+        ARTICLES, content=raw, headers={**WRITER, "Content-Type": content_type}
     )
     assert_problem(response)
     assert await corpus.count() == before
@@ -200,7 +238,7 @@ async def test_wrong_content_type(corpus: Corpus, content_type: str, raw: bytes)
 async def test_body_over_limit_with_content_length(corpus: Corpus) -> None:
     before = await corpus.count()
     raw = b'{"title":"' + b"a" * (MAX_BODY + 10) + b'"}'
-    response = await corpus.client.post(PAGES, content=raw, headers={**WRITER, **JSON_CT})
+    response = await corpus.client.post(ARTICLES, content=raw, headers={**WRITER, **JSON_CT})
     assert_problem(response, 413)
     assert await corpus.count() == before
 
@@ -208,7 +246,7 @@ async def test_body_over_limit_with_content_length(corpus: Corpus) -> None:
 async def test_body_over_limit_chunked(corpus: Corpus) -> None:
     before = await corpus.count()
     response = await corpus.client.post(
-        PAGES, content=chunks(MAX_BODY + 65536), headers={**WRITER, **JSON_CT}
+        ARTICLES, content=chunks(MAX_BODY + 65536), headers={**WRITER, **JSON_CT}
     )
     assert "content-length" not in response.request.headers
     assert_problem(response, 413)
@@ -218,7 +256,7 @@ async def test_body_over_limit_chunked(corpus: Corpus) -> None:
 async def test_body_over_limit_chunked_on_patch(corpus: Corpus) -> None:
     etag = await corpus.etag()
     response = await corpus.client.patch(
-        f"{PAGES}{corpus.seed.page_id}",
+        f"{ARTICLES}{corpus.seed.article_id}",
         content=chunks(MAX_BODY * 3),
         headers={**WRITER, **JSON_CT},
     )
@@ -233,7 +271,7 @@ async def test_lying_content_length(corpus: Corpus, length: str) -> None:
     response = await asgi_request(
         corpus.app,
         "POST",
-        PAGES.encode(),
+        ARTICLES.encode(),
         headers={**WRITER, **JSON_CT, "Content-Length": length},
         body=b'{"title": "x"}',
     )
@@ -255,14 +293,16 @@ BAD_QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("offset-10e30", {"offset": str(10**30)}),
     ("offset-negative", {"offset": "-1"}),
     ("offset-over-max", {"offset": "1000001"}),
-    ("author-10e30", {"authorId": str(10**30)}),
-    ("author-negative", {"authorId": "-5"}),
+    ("author-201", {"authorId": "a" * 201}),
+    ("author-empty", {"authorId": ""}),
+    ("author-nul", {"authorId": "a\x00b"}),
     ("status-unknown", {"status": "DELETED"}),
     ("published-garbage", {"published": "maybe"}),
     ("count-garbage", {"count": "lots"}),
-    ("order-by-sql", {"orderBy": 'title; DROP TABLE "Page"; --'}),
+    ("order-by-sql", {"orderBy": 'title; DROP TABLE "mx_article"; --'}),
     ("order-by-sql-quoted", {"orderBy": '"title" desc, (SELECT 1)'}),
     ("order-by-id", {"orderBy": "id"}),
+    ("order-by-price", {"orderBy": "price"}),
     ("order-by-double-dash", {"orderBy": "--createdAt"}),
     ("order-by-nul", {"orderBy": "title\x00"}),
     ("q-nul", {"q": "a\x00b"}),
@@ -271,6 +311,8 @@ BAD_QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("tag-65", {"tag": "g" * 65}),
     ("slug-nul", {"slug": "a\x00"}),
     ("unknown-param", {"where": "1=1"}),
+    ("filter-not-declared", {"price": "1"}),
+    ("include-unknown", {"include": "password"}),
     ("access-token-param", {"access_token": "x"}),
     ("cursor-and-offset", {"offset": "1", "cursor": "abc"}),
     ("cursor-garbage", {"cursor": "not-a-cursor"}),
@@ -284,9 +326,51 @@ BAD_QUERIES: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("case_id", "params"), BAD_QUERIES, ids=[c for c, _ in BAD_QUERIES])
 async def test_bad_query(corpus: Corpus, case_id: str, params: dict[str, Any]) -> None:
     before = await corpus.count()
-    response = await corpus.client.get(PAGES, params=params, headers=WRITER)
+    response = await corpus.client.get(ARTICLES, params=params, headers=WRITER)
     assert_problem(response)
     assert await corpus.count() == before, case_id
+
+
+# The fixture filters on no Int column: this module's own declaration over its RateLimit model
+# does, served by an app of its own on the corpus' database (the bounds of an integer filter).
+BUCKETS = Resource(
+    model=RateLimit, segment="rate-limit-buckets", plural="RateLimitBuckets",
+    filters={"bucket": equals()},
+)  # fmt: skip
+BUCKETS_URL = f"/api/v1/{BUCKETS.segment}/"
+BAD_BUCKETS = {
+    "10e30": str(10**30),
+    "int4-overflow": "2147483648",
+    "int4-underflow": "-2147483649",
+    "float": "1.5",
+    "exponent": "1e3",
+    "nan": "NaN",
+    "empty": "",
+    "nul": "1\x00",
+}
+
+
+@pytest.fixture(scope="module")
+async def buckets(corpus_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    settings = corpus_app.state.settings
+    async with (
+        running(create_app(settings, resources=register(BUCKETS))) as application,
+        client_for(application) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("case_id", list(BAD_BUCKETS))
+async def test_bad_integer_filter(buckets: httpx.AsyncClient, case_id: str) -> None:
+    reader = auth(token(f"{BUCKETS.segment}:read"))
+    response = await buckets.get(
+        BUCKETS_URL, params={"bucket": BAD_BUCKETS[case_id]}, headers=reader
+    )
+    assert assert_problem(response, 422)["errors"][0]["field"] == "query.bucket", case_id
+    # The filter itself works: the same request with a valid value.
+    assert (
+        await buckets.get(BUCKETS_URL, params={"bucket": "-5"}, headers=reader)
+    ).status_code == 200
 
 
 def _forge(cursor: str, *, key: bytes | None = None, payload: bytes | None = None) -> str:
@@ -315,11 +399,11 @@ async def test_forged_and_truncated_cursors(corpus: Corpus) -> None:
     }
     before = await corpus.count()
     for name, cursor in forged.items():
-        response = await corpus.client.get(PAGES, params={"cursor": cursor}, headers=WRITER)
+        response = await corpus.client.get(ARTICLES, params={"cursor": cursor}, headers=WRITER)
         body = assert_problem(response, 422)
         assert body["errors"][0]["field"] == "query.cursor", name
     other_order = await corpus.client.get(
-        PAGES, params={"cursor": real, "orderBy": "title"}, headers=WRITER
+        ARTICLES, params={"cursor": real, "orderBy": "title"}, headers=WRITER
     )
     assert_problem(other_order, 422)
     assert await corpus.count() == before
@@ -327,8 +411,8 @@ async def test_forged_and_truncated_cursors(corpus: Corpus) -> None:
 
 async def test_sql_looking_q_is_plain_text(corpus: Corpus) -> None:
     before = await corpus.count()
-    for q in ('\'; DROP TABLE "Page"; --', "' OR '1'='1", "%", "_", "\\", "%' OR 1=1 --"):
-        response = await corpus.client.get(PAGES, params={"q": q}, headers=WRITER)
+    for q in ('\'; DROP TABLE "mx_article"; --', "' OR '1'='1", "%", "_", "\\", "%' OR 1=1 --"):
+        response = await corpus.client.get(ARTICLES, params={"q": q}, headers=WRITER)
         assert response.status_code == 200, (q, response.text)
         assert response.json()["data"] == [], q
     assert await corpus.count() == before  # the table is still there, unchanged
@@ -357,7 +441,7 @@ async def test_absurd_path_ids(corpus: Corpus, method: str, id_kind: str) -> Non
     if method in {"PATCH", "PUT"}:
         kwargs["json"] = {"title": "overwritten"}
     headers = {**WRITER, "If-Match": "*"} if method != "GET" else WRITER
-    path = f"{PAGES}{ABSURD_IDS[id_kind]}"
+    path = f"{ARTICLES}{ABSURD_IDS[id_kind]}"
     if len(path) > 60_000:  # httpx refuses such a URL: straight through ASGI
         if "json" in kwargs:
             headers = {**headers, **JSON_CT}
@@ -374,7 +458,7 @@ async def test_absurd_path_ids(corpus: Corpus, method: str, id_kind: str) -> Non
 async def test_huge_if_match_is_only_a_mismatch(corpus: Corpus) -> None:
     etag = await corpus.etag()
     response = await corpus.client.patch(
-        f"{PAGES}{corpus.seed.page_id}",
+        f"{ARTICLES}{corpus.seed.article_id}",
         json={"title": "not written"},
         headers={**WRITER, "If-Match": ", ".join(['"x"'] * 2000) + ", W/" + etag},
     )

@@ -1,4 +1,6 @@
-"""Property-based fuzzing of every operation of the app's own OpenAPI (schemathesis 4.x).
+"""Property-based fuzzing of every operation of the fixture app's OpenAPI (schemathesis 4.x):
+every key shape of tests/machinery/fixture (cuid, autoincrement, uuid, DateTime, composite,
+`@@unique`, nested), hidden fields, hooks, links.
 
 In-process through schemathesis' ASGI transport, on SQLite, with a token holding every scope,
 a fixed seed, derandomized generation and at most 30 examples per operation. Checks: no 5xx,
@@ -35,18 +37,17 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from app.main import API_PREFIX, create_app  # noqa: E402
-from tests.example.reliability.support import WATCH, auth, rel_settings, token  # noqa: E402
-from tests.example.scopes import WRITE_SCOPE  # noqa: E402
+from app.main import API_PREFIX  # noqa: E402
+from tests.machinery.fixture.resources import SCOPES  # noqa: E402
+from tests.reliability.support import WATCH, auth, fixture_app, rel_settings, token  # noqa: E402
 
 SEED = 20261122
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "30"))  # per operation
 
-APP = create_app(
+APP = fixture_app(
     rel_settings(DATABASE_URL=f"sqlite:///{_workdir / 'fuzz.sqlite3'}", LOG_LEVEL="INFO")
 )
 # Every resource's scopes: each operation is fuzzed past the token check.
-SCOPES = (WRITE_SCOPE, "tags:write", "users:read", "published-pages:read")
 HEADERS = auth(token(*SCOPES, subject="schemathesis", expires_in=6 * 3600))
 CHECKS = [
     not_a_server_error,
