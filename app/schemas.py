@@ -354,7 +354,7 @@ def decimal_input(precision: int | None, scale: int | None) -> Any:
     def parse(value: Any) -> Decimal:
         number = _decimal(value)
         # The magnitude first: quantizing 1e30 to cents is a 32-digit number.
-        if abs(number) >= limit:
+        if number.copy_abs() >= limit:  # exact: abs() rounds (and overflows past 1e999999)
             raise ValueError(f"must have at most {integer_digits} digits before the point")
         exponent = number.normalize(EXACT).as_tuple().exponent
         if isinstance(exponent, int) and -exponent > max_scale:

@@ -175,22 +175,7 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("published-at-max-minus-14h", body_with('"publishedAt": "9999-12-31T23:59:59.999-14:00"')),
     ("published-at-min-plus-14h", body_with('"publishedAt": "0001-01-01T00:00:00+14:00"')),
 ]
-# What the service still answers with a 500. Strict: the fix shows up here as a failure.
-KNOWN_500S = {
-    "price-exponent-overflow": "app/schemas.py decimal_input: abs() of a Decimal whose exponent "
-    "is past the default context's Emax raises decimal.Overflow",
-}
-BAD_BODY_CASES = [
-    pytest.param(
-        case_id,
-        raw,
-        id=case_id,
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_500S[case_id])]
-        if case_id in KNOWN_500S
-        else [],
-    )
-    for case_id, raw in BAD_BODIES
-]
+BAD_BODY_CASES = [pytest.param(case_id, raw, id=case_id) for case_id, raw in BAD_BODIES]
 
 
 @pytest.mark.parametrize(("case_id", "raw"), BAD_BODY_CASES)

@@ -241,6 +241,13 @@ def test_decimal_refuses_more_digits_than_the_column_holds_saying_which() -> Non
         refuses("decimal", raw)
 
 
+@pytest.mark.parametrize("raw", ["1e1000000", "-1e999999999999", "1e-999999999999"])
+def test_decimal_with_an_exponent_past_pythons_context_is_refused_not_a_crash(raw: str) -> None:
+    # abs() rounds in the default context and raised decimal.Overflow past 1e999999 (a 500).
+    message = refuses("cents", raw)
+    assert "digits before the point" in message or "digits after the decimal point" in message
+
+
 def test_unbounded_numeric_takes_what_postgresql_takes() -> None:
     long = "1" * 200 + "." + "2" * 200
     assert accepts("numeric", long) == Decimal(long)
