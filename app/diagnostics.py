@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import Field, JsonValue, SecretStr
@@ -37,6 +37,9 @@ from app import view_tables as generated_views
 from app.core.config import Settings
 from app.models import SQLModel
 from app.schemas import OutputModel
+
+if TYPE_CHECKING:
+    from app.resource import Resource
 
 MASK = "***"
 MIGRATIONS_TABLE = "_prisma_migrations"
@@ -485,6 +488,24 @@ def model_views() -> list[Table]:
     return sorted(found, key=lambda table: table.name)
 
 
+def served_schema(resources: Sequence[Resource]) -> tuple[list[Table], list[Table]]:
+    """The tables and views the drift check compares with: the generated models the served
+    resources come from. Every table of their `MetaData` (models no resource serves and link
+    tables too); views: app/view_tables.py's for the project's models, plus any a resource
+    serves. No resource: the project's models."""
+    metadatas = {id(r.table.metadata): r.table.metadata for r in resources}
+    tables = {
+        t.name: t for m in metadatas.values() for t in m.sorted_tables if not t.info.get("is_view")
+    }
+    views = {r.table.name: r.table for r in resources if r.table.info.get("is_view")}
+    if not resources or any(m is SQLModel.metadata for m in metadatas.values()):
+        tables |= {t.name: t for t in model_tables()}
+        views |= {t.name: t for t in model_views()}
+    return sorted(tables.values(), key=lambda t: t.name), sorted(
+        views.values(), key=lambda t: t.name
+    )
+
+
 def _applies(dialect: Dialect) -> tuple[bool, bool]:
     """(views, enums) are compared on PostgreSQL only: the embedded SQLite has neither."""
     postgres = dialect.name == "postgresql"
@@ -706,8 +727,10 @@ async def collect_database_diagnostics(
     migrations_dir: Path,
     migration_files: list[MigrationFile] | None,
     schema: str | None = None,
+    resources: Sequence[Resource] = (),
 ) -> DatabaseDiagnostics:
-    """Ping, describe and compare the database behind `engine` (one connection)."""
+    """Ping, describe and compare the database behind `engine` (one connection) with the
+    models `resources` come from (`served_schema`)."""
     dialect = engine.dialect
     postgres = dialect.name == "postgresql"
     notes: list[str] = []
@@ -762,7 +785,8 @@ async def collect_database_diagnostics(
         # On SQLite the file is the stale side: recreate it from the models.
         fix = _sqlite_fix(database)
 
-    drift = schema_drift(model_snapshot(model_tables(), model_views(), dialect), live, fix=fix)
+    tables, views = served_schema(resources)
+    drift = schema_drift(model_snapshot(tables, views, dialect), live, fix=fix)
     return DatabaseDiagnostics(
         url=engine.url.render_as_string(hide_password=True),
         dialect=dialect.name,

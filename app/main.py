@@ -95,7 +95,11 @@ def create_app(
         )
         if database.is_sqlite:
             try:
-                await prepare_embedded_database(engine, prisma_dir=settings.PRISMA_DIR)
+                from app.core.embedded import served_schemas
+
+                await prepare_embedded_database(
+                    engine, prisma_dir=settings.PRISMA_DIR, schemas=served_schemas(resources)
+                )
             except BaseException:
                 await engine.dispose()  # a failed start leaves no connection behind
                 raise
@@ -129,6 +133,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.resources = tuple(resources)  # the drift check compares with their models
     app.state.token_verifier = TokenVerifier(settings)
     # Cursors are signed with a key derived from SECRET_KEY, never with the key itself.
     app.state.cursor_key = hmac.new(

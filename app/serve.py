@@ -89,7 +89,10 @@ def check_startup(target: str) -> str | None:
     level = os.environ.get("LOG_LEVEL")
     os.environ["LOG_LEVEL"] = "WARNING"  # read by the settings the target builds at import
     try:
-        application = getattr(importlib.import_module(module_name), attribute or "app")
+        module = sys.modules.get(module_name)
+        # Built anew from the current environment if this process imported it already.
+        module = importlib.reload(module) if module else importlib.import_module(module_name)
+        application = getattr(module, attribute or "app")
         asyncio.run(_start_and_stop(application))
     except Exception as exc:
         return startup_reason(exc)

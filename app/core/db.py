@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 import orjson
@@ -37,6 +37,9 @@ from starlette.requests import Request
 
 from app.core.config import DatabaseConfig, Settings
 from app.core.errors import ServiceUnavailableError, is_connection_error
+
+if TYPE_CHECKING:
+    from app.core.embedded import ServedSchema
 from app.core.startup import StartupError, startup_reason
 
 # A pooled connection idle longer than this is pinged before use (see _ping_idle_connections).
@@ -691,9 +694,14 @@ def create_database(settings: Settings, engine: AsyncEngine) -> Database:
 
 
 async def prepare_embedded_database(
-    engine: AsyncEngine, *, seed: bool = True, prisma_dir: Path | None = None
+    engine: AsyncEngine,
+    *,
+    seed: bool = True,
+    prisma_dir: Path | None = None,
+    schemas: Sequence[ServedSchema] = (),
 ) -> None:
-    """SQLite only: create the tables from the generated models and add demo rows.
+    """SQLite only: create the tables of the served models (`schemas`, by default the generated
+    app/models.py) and add demo rows.
 
     Never on PostgreSQL: there the schema belongs to Prisma, and `create_all` would silently
     create a table a migration has not.
@@ -702,13 +710,17 @@ async def prepare_embedded_database(
         raise RuntimeError(
             "prepare_embedded_database: SQLite only (the schema of PostgreSQL is Prisma's)"
         )
-    from app.core.embedded import create_tables, create_views, seed_demo_rows
+    from app.core.embedded import create_tables, create_views, project_schema, seed_demo_rows
 
     migrations = (prisma_dir or Path("prisma")) / "migrations"
+    schemas = schemas or (project_schema(),)
     try:
         async with engine.begin() as connection:
-            created = await connection.run_sync(create_tables)
-            views = await connection.run_sync(create_views, migrations)
+            created = views = 0
+            for metadata, _ in schemas:
+                created += await connection.run_sync(create_tables, metadata)
+            if any(metadata is project_schema().metadata for metadata, _ in schemas):
+                views = await connection.run_sync(create_views, migrations)
     except sa_exc.OperationalError as exc:
         # Typically a folder that does not exist or cannot be written to.
         raise StartupError(
@@ -720,6 +732,8 @@ async def prepare_embedded_database(
     logger.debug("embedded database: {} views from {}", views, migrations)
     if seed:
         async with create_sessionmaker(engine)() as session, session.begin():
-            added = await seed_demo_rows(session)
+            added = 0
+            for metadata, mappers in schemas:
+                added += await seed_demo_rows(session, metadata, mappers)
         if added:
             logger.info("embedded database: added {} demo rows", added)

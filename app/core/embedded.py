@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from loguru import logger
 from sqlalchemy import (
@@ -25,12 +26,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.schema import Computed, CreateIndex, CreateTable, Identity
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 from sqlalchemy.types import TypeEngine
 
 # The generated module: its tables (any schema's) are on its SQLModel.metadata.
 from app import models
+
+if TYPE_CHECKING:
+    from app.resource import Resource
 
 _LOG = "embedded database: "
 
@@ -321,8 +326,40 @@ def create_views(connection: Connection, migrations_dir: Path) -> int:
     return created
 
 
-async def seed_demo_rows(session: AsyncSession) -> int:
+class ServedSchema(NamedTuple):
+    """The tables of some models (views left out) and their mappers (relations without a
+    foreign key): what the embedded database is built from."""
+
+    metadata: MetaData
+    mappers: Sequence[Mapper[Any]] | None
+
+
+def project_schema() -> ServedSchema:
+    """The generated models (app/models.py)."""
+    return ServedSchema(models.SQLModel.metadata, None)
+
+
+def served_schemas(resources: Sequence[Resource]) -> tuple[ServedSchema, ...]:
+    """The schemas the served resources' models belong to: the project's when they are the
+    generated ones, any other `MetaData` with the mappers of its registry (no resource: the
+    project's)."""
+    found: dict[int, ServedSchema] = {}
+    for resource in resources:
+        metadata = resource.table.metadata
+        if metadata is models.SQLModel.metadata:
+            schema = project_schema()
+        else:
+            schema = ServedSchema(metadata, tuple(inspect(resource.model).registry.mappers))
+        found.setdefault(id(metadata), schema)
+    return tuple(found.values()) or (project_schema(),)
+
+
+async def seed_demo_rows(
+    session: AsyncSession,
+    metadata: MetaData = models.SQLModel.metadata,
+    mappers: Sequence[Mapper[Any]] | None = None,
+) -> int:
     """Add demo rows to an empty database; return how many were added."""
     from app.core.demo import seed
 
-    return await seed(session)
+    return await seed(session, metadata, mappers)

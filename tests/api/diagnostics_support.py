@@ -1,9 +1,10 @@
 """Helpers of the diagnostics tests: scratch PostgreSQL databases built from the machinery
-fixture's migrations, the fixture's models as the ones the drift check compares with, and
-one-shot app calls."""
+fixture's migrations, a view of the fixture's articles served with them, and one-shot app
+calls (the drift check compares the database with the models the app serves)."""
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,14 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-import pytest
-from sqlalchemy import Column, MetaData, Table, Text
+from sqlalchemy import Column, MetaData, Text
 from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-from app import diagnostics
 from app.main import create_app
+from app.resource import Resource, register
 from tests.conftest import FIXTURE, app_client, make_settings
-from tests.machinery.fixture.models import metadata as fixture_metadata
 from tests.machinery.fixture.resources import LINKS, RESOURCES
 from tools.migrate import (
     apply_migrations,
@@ -41,27 +42,29 @@ VIEW_SQL = (
     'CREATE VIEW "mx_published_article" AS SELECT "id", "title", "slug", "authorId",'
     ' "publishedAt" FROM "mx_article" WHERE "published"'
 )
-PUBLISHED_ARTICLE = Table(
-    "mx_published_article",
-    MetaData(),
-    Column("id", Text, primary_key=True),
-    Column("title", Text, nullable=False),
-    Column("slug", Text, nullable=False),
-    Column("authorId", Text),
-    Column("publishedAt", TIMESTAMP(precision=3)),
-    info={"is_view": True},
-)
 
 
-def expect_fixture_models(monkeypatch: pytest.MonkeyPatch, views: Sequence[Table] = ()) -> None:
-    """Make the drift check compare with the fixture's models (and `views`).
+class _ViewBase(SQLModel, registry=registry(metadata=MetaData())):
+    pass
 
-    It reads the generated models, app/models.py and app/view_tables.py: the fixture's models
-    stand in for them, as if generated from tests/machinery/fixture/schema.prisma.
-    """
-    tables = [t for t in fixture_metadata.sorted_tables if not t.info.get("is_view")]
-    monkeypatch.setattr(diagnostics, "model_tables", lambda: tables)
-    monkeypatch.setattr(diagnostics, "model_views", lambda: sorted(views, key=lambda v: v.name))
+
+class PublishedArticle(_ViewBase, table=True):
+    """The view as `make view-models` declares one (a table marked `is_view`, never created)."""
+
+    __tablename__ = "mx_published_article"  # pyright: ignore[reportAssignmentType]
+    __table_args__ = {"info": {"is_view": True}}
+
+    id: str = Field(sa_column=Column("id", Text, primary_key=True))
+    title: str = Field(sa_column=Column("title", Text, nullable=False))
+    slug: str = Field(sa_column=Column("slug", Text, nullable=False))
+    authorId: str | None = Field(default=None, sa_column=Column("authorId", Text))  # noqa: N815
+    publishedAt: datetime.datetime | None = Field(  # noqa: N815
+        default=None, sa_column=Column("publishedAt", TIMESTAMP(precision=3))
+    )
+
+
+# The fixture's resources and the view, read-only: the drift check compares with what is served.
+WITH_VIEW = register(*RESOURCES, Resource(model=PublishedArticle))
 
 
 @contextmanager
@@ -104,11 +107,17 @@ def with_password(url: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-async def fetch(path: str, *, lifespan: bool = True, **overrides: Any) -> httpx.Response:
-    """GET `path` from the fixture app built with these settings (PRISMA_DIR: the fixture's
-    folder unless given), its lifespan run when asked."""
+async def fetch(
+    path: str,
+    *,
+    lifespan: bool = True,
+    resources: Sequence[Resource] = RESOURCES,
+    **overrides: Any,
+) -> httpx.Response:
+    """GET `path` from the fixture app (or `resources`) built with these settings (PRISMA_DIR:
+    the fixture's folder unless given), its lifespan run when asked."""
     overrides.setdefault("PRISMA_DIR", str(PRISMA_DIR))
-    app = create_app(make_settings(**overrides), resources=RESOURCES, links=LINKS)
+    app = create_app(make_settings(**overrides), resources=resources, links=LINKS)
     if not lifespan:
         async with await app_client(app) as client:
             return await client.get(path)

@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import create_engine as create_sync_engine
 
 from app.core.config import Settings
 from app.core.db import create_engine, prepare_embedded_database
-from tests.conftest import ROOT, TEST_SECRET, fixture_metadata, make_settings
+from app.core.embedded import served_schemas
+from tests.conftest import ROOT, TEST_SECRET, make_settings
+from tests.machinery.fixture.resources import RESOURCES
 from tests.metrics.faults import free_port
 from tests.metrics.support import METRICS, METRICS_TOKEN, Scrape
 
@@ -39,17 +40,16 @@ APP = "tests.machinery.fixture.asgi:app"
 
 
 async def _sqlite_ready(path: Path, cwd: Path) -> str:
-    """An SQLite file prepared once as each worker would at its start (the fixture's tables,
-    then the app's embedded database with the PRISMA_DIR the server will see: `prisma` of its
-    working directory, absent), so that two workers starting together only read it."""
+    """An SQLite file prepared once as each worker would at its start (the fixture's tables and
+    demo rows, with the PRISMA_DIR the server will see: `prisma` of its working directory,
+    absent), so that two workers starting together only read it."""
     url = f"sqlite:///{path}"
-    sync_engine = create_sync_engine(url)
-    fixture_metadata().create_all(sync_engine)
-    sync_engine.dispose()
     settings: Settings = make_settings(DATABASE_URL=url)
     engine = create_engine(settings)
     try:
-        await prepare_embedded_database(engine, prisma_dir=cwd / "prisma")
+        await prepare_embedded_database(
+            engine, prisma_dir=cwd / "prisma", schemas=served_schemas(RESOURCES)
+        )
     finally:
         await engine.dispose()
     return url

@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 from loguru import logger
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 from starlette.types import Message
 
 from app.core.config import Settings
@@ -155,15 +155,7 @@ READER = auth(token(READ_SCOPE, subject="rel-reader"))
 
 
 def fixture_app(settings: Settings) -> FastAPI:
-    """The fixture app for these settings; on SQLite, the fixture's tables are created first
-    (the embedded default builds only the project's own models)."""
-    database = settings.database
-    if database.is_sqlite:
-        engine = create_engine(database.url.set(drivername="sqlite"))
-        try:
-            metadata.create_all(engine)
-        finally:
-            engine.dispose()
+    """The fixture app for these settings (on SQLite it builds the fixture's tables)."""
     return create_app(settings, resources=RESOURCES, links=LINKS)
 
 

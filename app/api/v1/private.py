@@ -56,6 +56,7 @@ async def database_diagnostics(request: Request) -> DatabaseDiagnostics:
                 migrations_dir=migrations_dir,
                 migration_files=migration_files,
                 schema=schema,
+                resources=request.app.state.resources,
             )
     except Exception as exc:
         if not is_connection_error(exc):
