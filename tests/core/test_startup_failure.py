@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TEST_SECRET
-from tests.metrics.faults import free_port
+from tests.faults import free_port
 from tests.support import bearer
 
 FIXTURE_APP = "tests.machinery.fixture.asgi:app"

@@ -29,8 +29,8 @@ from app.core.errors import unhandled_error
 from app.core.metrics import Metrics, database_error_kind
 from app.main import create_app
 from tests.conftest import app_client, fixture_metadata, make_settings
+from tests.faults import TcpProxy
 from tests.machinery.fixture.resources import LINKS, RESOURCES
-from tests.metrics.faults import TcpProxy
 from tests.metrics.support import ARTICLES, PROBLEM, Scrape, bearer, grown, scrape
 
 READY = "/api/v1/utils/ready"

@@ -24,8 +24,8 @@ from app.core.config import Settings
 from app.core.db import create_engine, prepare_embedded_database
 from app.core.embedded import served_schemas
 from tests.conftest import ROOT, TEST_SECRET, make_settings
+from tests.faults import free_port
 from tests.machinery.fixture.resources import RESOURCES
-from tests.metrics.faults import free_port
 from tests.metrics.support import METRICS, METRICS_TOKEN, Scrape
 
 pytestmark = pytest.mark.slow

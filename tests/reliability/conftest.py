@@ -11,13 +11,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.faults import TcpProxy
 from tests.reliability.support import (
     TEST_DATABASE_URL,
     WATCH,
     PgDatabase,
     PgRole,
     SecretWatch,
-    TcpProxy,
     client_for,
     rel_settings,
     running_app,

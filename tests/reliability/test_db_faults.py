@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.faults import TcpProxy
 from tests.reliability.support import (
     ARTICLES,
     READY,
     WRITER,
     PgDatabase,
-    TcpProxy,
     assert_problem,
     client_for,
     rel_settings,

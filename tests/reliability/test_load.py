@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.faults import free_port
 from tests.reliability.support import (
     ARTICLES,
     HERE,
@@ -33,7 +34,6 @@ from tests.reliability.support import (
     WRITER,
     PgDatabase,
     PgRole,
-    free_port,
     percentile,
     scratch_database,
 )

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.faults import free_port
 from tests.reliability.support import (
     ACCOUNTS,
     ARTICLES,
@@ -30,7 +31,6 @@ from tests.reliability.support import (
     PgRole,
     assert_problem,
     client_for,
-    free_port,
     rel_settings,
     running_app,
     scratch_database,

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.faults import TcpProxy
 from tests.machinery.fixture.resources import SCOPES
 from tests.reliability.support import (
     ACCOUNTS,
@@ -30,7 +31,6 @@ from tests.reliability.support import (
     WRITER,
     PgDatabase,
     SecretWatch,
-    TcpProxy,
     auth,
     client_for,
     hidden_account,
