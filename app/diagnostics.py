@@ -464,6 +464,10 @@ def normalise_type_name(compiled: str, *, dialect_name: str) -> str:
 
 
 def type_name(type_: TypeEngine[Any], dialect: Dialect) -> str:
+    enum = _enum_of(type_)
+    if enum is not None and enum.name and dialect.name == "postgresql":
+        # The enum's own name, whatever its case (an unquoted `mx_status` would be upper-cased).
+        return f'"{enum.name}"' + ("[]" if isinstance(type_, ARRAY) else "")
     try:
         compiled = type_.compile(dialect=dialect)
     except CompileError:

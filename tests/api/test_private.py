@@ -460,9 +460,8 @@ DRIFTS = [
         ' ALTER COLUMN "status" TYPE TEXT',
         "type_mismatch",
         {"table": "mx_article", "column": "status"},
-        # The models' side names the enum as type_name() spells it: an all-lowercase name is
-        # not quoted when compiled, so it comes out upper-cased (MX_ARTICLE_STATUS).
-        "is TEXT in the database, ",
+        # An all-lowercase enum name keeps its case (it is not quoted when compiled).
+        'is TEXT in the database, "mx_article_status" in app/models.py',
         1,
         id="enum-to-text",
     ),
