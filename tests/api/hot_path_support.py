@@ -22,7 +22,7 @@ from tests.conftest import LogCapture, app_client, delete_rows, make_settings
 from tests.machinery.fixture.models import Pair, metadata
 from tests.machinery.fixture.resources import LINKS, PAIRS, RESOURCES
 from tests.machinery.support import API, sql
-from tests.support import PROBLEM, bearer
+from tests.support import bearer
 
 ORIGIN = "https://app.example.com"
 
@@ -121,27 +121,6 @@ def access_lines_since(logs: LogCapture, start: int) -> list[dict[str, Any]]:
         for record in logs.records[start:]
         if record.get("logger") == "app.core.middleware"
     ]
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """An RFC 9457 answer with this status (every 422 error naming a field and a message)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:app-api:problem:")
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    assert "Traceback" not in response.text
-    if status == 422:
-        assert body["errors"], body
-        for error in body["errors"]:
-            assert set(error) == {"field", "message"}
-            assert error["field"]
-            assert error["message"]
-    return body
 
 
 # ------------------------------------------------------------------------------ SQL

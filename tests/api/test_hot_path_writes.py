@@ -60,7 +60,6 @@ from tests.api.hot_path_support import (
     account_url,
     article_row,
     article_url,
-    assert_problem,
     comparable,
     count_rows,
     hot_and_routed,
@@ -74,7 +73,7 @@ from tests.conftest import LogCapture, app_client, capture_logs, http_scope, mak
 from tests.machinery.fixture.resources import RESOURCES
 from tests.machinery.support import ALL, sql
 from tests.metrics.support import METRICS, grown, scrape
-from tests.support import bearer
+from tests.support import assert_problem, bearer
 
 BY_ID = "/api/v1/articles/{id}"
 JSON_CT = {"Content-Type": "application/json"}

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.resources import PAGES as PAGE_RESOURCE
 from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
-from tests.support import PROBLEM, bearer
+from tests.support import bearer
 
 PAGES = "/api/v1/pages/"
 PAGE = PAGE_RESOURCE.table
@@ -93,27 +93,3 @@ def parse_iso(value: str) -> datetime:
     """`2026-11-22T10:00:00.000Z` → naive UTC datetime."""
     assert ISO_UTC_MS.match(value), value
     return datetime.fromisoformat(value.removesuffix("Z"))
-
-
-def assert_problem(
-    response: httpx.Response, status: int, *, field: str | None = None
-) -> dict[str, Any]:
-    """An RFC 9457 answer with this status (and, when given, an error naming `field`)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:app-api:problem:")
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    assert "Traceback" not in response.text
-    if status == 422:
-        assert body["errors"], body
-        for error in body["errors"]:
-            assert set(error) == {"field", "message"}
-            assert error["field"]
-            assert error["message"]
-    if field is not None:
-        fields = [error["field"] for error in body.get("errors") or []]
-        assert any(field in name.split(".") for name in fields), body
-    return body

@@ -20,11 +20,11 @@ from app.resources import PAGE_REVISIONS, USERS
 from tests.example.api.pages_support import (
     ISO_UTC_MS,
     PAGES,
-    PROBLEM,
     bearer,
     create_page,
 )
-from tests.example.api.pages_support import assert_problem as assert_problem_shape
+from tests.support import PROBLEM
+from tests.support import assert_problem as assert_problem_shape
 
 API = "/api/v1"
 TAGS = f"{API}/tags/"

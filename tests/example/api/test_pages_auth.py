@@ -18,7 +18,6 @@ from tests.example.api.pages_support import (
     PAGES,
     READER,
     WRITER,
-    assert_problem,
     bearer,
     count_pages,
     create_page,
@@ -26,6 +25,7 @@ from tests.example.api.pages_support import (
     page_url,
 )
 from tests.example.scopes import READ_SCOPE, WRITE_SCOPE
+from tests.support import assert_problem
 
 NOT_THERE = "cnotthere000000000000000000"
 

@@ -14,7 +14,6 @@ from tests.example.api.pages_support import (
     PAGES,
     READER,
     WRITER,
-    assert_problem,
     count_pages,
     create_page,
     get_page,
@@ -22,6 +21,7 @@ from tests.example.api.pages_support import (
     page_row,
     page_url,
 )
+from tests.support import assert_problem
 
 FULL_PAGE: dict[str, Any] = {
     "title": "Full page",

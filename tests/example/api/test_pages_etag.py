@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.example.api.pages_support import (
     READER,
     WRITER,
-    assert_problem,
     count_pages,
     create_page,
     get_page,
     page_row,
     page_url,
 )
+from tests.support import assert_problem
 
 WRITES: list[tuple[str, dict[str, Any] | None]] = [
     ("PUT", {"title": "Replaced"}),

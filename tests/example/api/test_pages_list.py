@@ -20,13 +20,13 @@ from tests.example.api.pages_support import (
     PAGES,
     READER,
     WRITER,
-    assert_problem,
     bulk_insert_pages,
     create_page,
     insert_user,
     list_pages,
     page_url,
 )
+from tests.support import assert_problem
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, 0, 123000)
 ORDERS = ["createdAt", "updatedAt", "publishedAt", "title", "views"]

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.example.api.pages_support import (
     PAGES,
     WRITER,
-    assert_problem,
     count_pages,
     create_page,
     get_page,
     page_url,
 )
+from tests.support import assert_problem
 
 METADATA_LIMIT = 64 * 1024
 
