@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeEngine
 from app import __version__
 from app import view_tables as generated_views
 from app.core.config import Settings
+from app.core.embedded import served_schemas
 from app.models import SQLModel
 from app.schemas import OutputModel
 
@@ -475,11 +476,6 @@ def type_name(type_: TypeEngine[Any], dialect: Dialect) -> str:
     return normalise_type_name(compiled, dialect_name=dialect.name)
 
 
-def model_tables() -> list[Table]:
-    """The tables of `app/models.py` (views are not in the metadata)."""
-    return [table for table in SQLModel.metadata.sorted_tables if not table.info.get("is_view")]
-
-
 def model_views() -> list[Table]:
     """The views of `app/view_tables.py`."""
     found: list[Table] = []
@@ -493,17 +489,16 @@ def model_views() -> list[Table]:
 
 
 def served_schema(resources: Sequence[Resource]) -> tuple[list[Table], list[Table]]:
-    """The tables and views the drift check compares with: the generated models the served
-    resources come from. Every table of their `MetaData` (models no resource serves and link
-    tables too); views: app/view_tables.py's for the project's models, plus any a resource
-    serves. No resource: the project's models."""
-    metadatas = {id(r.table.metadata): r.table.metadata for r in resources}
+    """The tables and views the drift check compares with: those of the models the served
+    resources come from (`served_schemas`: every table of their `MetaData`, models no resource
+    serves and link tables too); views: app/view_tables.py's for the project's models, plus any
+    a resource serves."""
+    schemas = served_schemas(resources)
     tables = {
-        t.name: t for m in metadatas.values() for t in m.sorted_tables if not t.info.get("is_view")
+        t.name: t for s in schemas for t in s.metadata.sorted_tables if not t.info.get("is_view")
     }
     views = {r.table.name: r.table for r in resources if r.table.info.get("is_view")}
-    if not resources or any(m is SQLModel.metadata for m in metadatas.values()):
-        tables |= {t.name: t for t in model_tables()}
+    if any(s.metadata is SQLModel.metadata for s in schemas):
         views |= {t.name: t for t in model_views()}
     return sorted(tables.values(), key=lambda t: t.name), sorted(
         views.values(), key=lambda t: t.name
