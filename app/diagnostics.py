@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeEngine
 from app import __version__
 from app import view_tables as generated_views
 from app.core.config import Settings
-from app.core.embedded import served_schemas
+from app.core.embedded import data_tables, served_schemas
 from app.models import SQLModel
 from app.schemas import OutputModel
 
@@ -494,11 +494,9 @@ def served_schema(resources: Sequence[Resource]) -> tuple[list[Table], list[Tabl
     serves and link tables too); views: app/view_tables.py's for the project's models, plus any
     a resource serves."""
     schemas = served_schemas(resources)
-    tables = {
-        t.name: t for s in schemas for t in s.metadata.sorted_tables if not t.info.get("is_view")
-    }
+    tables = {t.name: t for s in schemas for t in data_tables(s.metadata)}
     views = {r.table.name: r.table for r in resources if r.table.info.get("is_view")}
-    if any(s.metadata is SQLModel.metadata for s in schemas):
+    if any(s.is_project for s in schemas):
         views |= {t.name: t for t in model_views()}
     return sorted(tables.values(), key=lambda t: t.name), sorted(
         views.values(), key=lambda t: t.name

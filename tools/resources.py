@@ -27,11 +27,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
-from sqlalchemy import Column, Table, UniqueConstraint, inspect
+from sqlalchemy import Column, Table, inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapper, RelationshipProperty
 from sqlalchemy.types import NullType
 
+from app.core.embedded import single_column_uniques
 from app.resource import plural_of
 from app.schemas import wire_name, wire_type
 from tools.codegen import postprocess
@@ -283,22 +284,10 @@ def _comparable(column: Column[Any]) -> bool:
         return False
 
 
-def _unique_columns(table: Table) -> set[Column[Any]]:
-    """Columns unique on their own (`@unique`)."""
-    found: set[Column[Any]] = set()
-    for index in table.indexes:
-        if index.unique and len(index.columns) == 1:
-            found.update(index.columns)
-    for constraint in table.constraints:
-        if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1:
-            found.update(constraint.columns)
-    return found
-
-
 def _orderings(model: Model, served: Sequence[Column[Any]]) -> list[Column[Any]]:
     """The key fields first, then fields that lead an index or a unique constraint."""
     table = model.table
-    leading: set[Column[Any]] = set(_unique_columns(table))
+    leading: set[Column[Any]] = set(single_column_uniques(table))
     for index in table.indexes:
         first = next(iter(index.columns), None)
         if isinstance(first, Column):
@@ -312,7 +301,7 @@ def _filters(model: Model, served: Sequence[Column[Any]]) -> list[Column[Any]]:
     """`equals()` on foreign keys, enums and unique fields (a single key is its own route)."""
     table = model.table
     foreign = {fk.parent for fk in table.foreign_keys} | _relation_scalars(model)
-    unique = _unique_columns(table)
+    unique = single_column_uniques(table)
     single_key = len(table.primary_key.columns) == 1
 
     def wanted(column: Column[Any]) -> bool:

@@ -717,9 +717,9 @@ async def prepare_embedded_database(
     try:
         async with engine.begin() as connection:
             created = views = 0
-            for metadata, _ in schemas:
-                created += await connection.run_sync(create_tables, metadata)
-            if any(metadata is project_schema().metadata for metadata, _ in schemas):
+            for schema in schemas:
+                created += await connection.run_sync(create_tables, schema.metadata)
+            if any(schema.is_project for schema in schemas):
                 views = await connection.run_sync(create_views, migrations)
     except sa_exc.OperationalError as exc:
         # Typically a folder that does not exist or cannot be written to.

@@ -35,7 +35,6 @@ from sqlalchemy import (
     String,
     Table,
     Time,
-    UniqueConstraint,
     Uuid,
     insert,
     literal,
@@ -51,6 +50,7 @@ from sqlmodel.main import default_registry
 
 # The generated module: its tables (any schema's) are on its SQLModel.metadata.
 from app import models
+from app.core.embedded import data_tables, single_column_uniques
 from app.prisma_defaults import utcnow
 
 ROWS_PER_TABLE = 3
@@ -81,10 +81,7 @@ async def seed(
 
     `mappers` (the generated models' by default) add the relations that have no foreign key.
     """
-    tables = sorted(
-        (table for table in metadata.tables.values() if not table.info.get("is_view")),
-        key=lambda table: table.name,
-    )
+    tables = data_tables(metadata)
     if await _has_rows(session, tables):
         return 0
     keys = foreign_keys(tables, default_registry.mappers if mappers is None else mappers)
@@ -194,11 +191,14 @@ def _rows(
         problem = _point(table, key, rows, seeded.get(key.parent.name))
         if problem:
             return problem
+    uniques = single_column_uniques(table)
+    if len(table.primary_key.columns) == 1:
+        uniques.update(table.primary_key.columns)
     for column in table.columns:
         if column.key in rows[0] or _generated(table, column):
             continue
         for index, row in enumerate(rows):
-            value = demo_value(column.type, column.name, index, unique=_unique(table, column))
+            value = demo_value(column.type, column.name, index, unique=column in uniques)
             if value is None and not column.nullable:
                 if column.server_default is not None:
                     break  # the database's default applies
@@ -233,13 +233,6 @@ def _generated(table: Table, column: Column[Any]) -> bool:
     if column.default is not None or table.autoincrement_column is column:
         return True
     return isinstance(column.server_default, Computed | Identity)
-
-
-def _unique(table: Table, column: Column[Any]) -> bool:
-    keys = [set(index.columns) for index in table.indexes if index.unique]
-    keys += [set(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)]
-    keys.append(set(table.primary_key.columns))
-    return any(key == {column} for key in keys)
 
 
 def demo_value(type_: TypeEngine[Any], name: str, index: int, *, unique: bool = False) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    UniqueConstraint,
     inspect,
     text,
 )
@@ -40,12 +41,25 @@ if TYPE_CHECKING:
 _LOG = "embedded database: "
 
 
-def _tables(metadata: MetaData) -> list[Table]:
+def data_tables(metadata: MetaData) -> list[Table]:
+    """The tables of `metadata`, views left out, by name."""
     # Views share the metadata (app/view_tables.py) but are never created as tables. Sorted by
     # name, not by dependency: SQLite checks foreign keys on writes, never on CREATE TABLE, and
     # `sorted_tables` warns about the foreign-key cycles real schemas have.
     tables = metadata.tables.values()
     return sorted((t for t in tables if not t.info.get("is_view")), key=lambda t: t.name)
+
+
+def single_column_uniques(table: Table) -> set[Column[Any]]:
+    """Columns unique on their own (`@unique`), by a unique index or constraint."""
+    found: set[Column[Any]] = set()
+    for index in table.indexes:
+        if index.unique and len(index.columns) == 1:
+            found.update(index.columns)
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1:
+            found.update(constraint.columns)
+    return found
 
 
 def create_tables(connection: Connection, metadata: MetaData = models.SQLModel.metadata) -> int:
@@ -64,7 +78,7 @@ def create_tables(connection: Connection, metadata: MetaData = models.SQLModel.m
         # Every table (views too) is copied, so that foreign keys resolve in the copy.
         table.to_metadata(copies)
     created = 0
-    for table in _tables(metadata):
+    for table in data_tables(metadata):
         if table.name not in existing and _create_table(connection, copies.tables[table.key]):
             created += 1
     return created
@@ -333,6 +347,11 @@ class ServedSchema(NamedTuple):
     metadata: MetaData
     mappers: Sequence[Mapper[Any]] | None
 
+    @property
+    def is_project(self) -> bool:
+        """The generated models (their views are app/view_tables.py's)."""
+        return self.metadata is models.SQLModel.metadata
+
 
 def project_schema() -> ServedSchema:
     """The generated models (app/models.py)."""
@@ -348,7 +367,7 @@ def served_schemas(resources: Sequence[Resource]) -> tuple[ServedSchema, ...]:
         metadata = resource.table.metadata
         if metadata is models.SQLModel.metadata:
             schema = project_schema()
-        else:
+        else:  # another registry's models (a test fixture's)
             schema = ServedSchema(metadata, tuple(inspect(resource.model).registry.mappers))
         found.setdefault(id(metadata), schema)
     return tuple(found.values()) or (project_schema(),)
