@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, JsonValue, SecretStr
 from sqlalchemy import ARRAY, Connection, Enum, Table, inspect, text
@@ -36,18 +36,16 @@ from app import __version__
 from app import view_tables as generated_views
 from app.core.config import Settings
 from app.core.embedded import data_tables, served_schemas
+from app.core.urls import MASK, looks_secret, redact_url
 from app.models import SQLModel
 from app.schemas import OutputModel
 
 if TYPE_CHECKING:
     from app.resource import Resource
 
-MASK = "***"
 MIGRATIONS_TABLE = "_prisma_migrations"
 ORM_FIX = "make orm"
 PACKAGES = ("fastapi", "starlette", "pydantic", "sqlalchemy", "sqlmodel", "asyncpg", "uvicorn")
-# Setting (or URL query parameter) names whose values are secrets whatever their type.
-_SECRET_HINTS = ("SECRET", "PASSWORD", "TOKEN", "KEY", "DSN", "CREDENTIAL")
 # URL-valued secret settings: shown with the secret parts masked; True = the user part too
 # (a Sentry DSN's user part is its key).
 _URL_SETTINGS = {"DATABASE_URL": False, "SENTRY_DSN": True}
@@ -174,32 +172,6 @@ class DatabaseDiagnostics(OutputModel):
 # ---------------------------------------------------------------------------------- server
 
 
-def _looks_secret(name: str) -> bool:
-    upper = name.upper()
-    return any(hint in upper for hint in _SECRET_HINTS)
-
-
-def redact_url(url: str, *, hide_username: bool = False) -> str:
-    """The URL with its password (and, if asked, user) and secret-looking parameters masked."""
-    try:
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-    except ValueError:
-        return MASK
-    result = url
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if at:
-        user, colon, _password = userinfo.partition(":")
-        shown = MASK if hide_username and user else user
-        netloc = f"{shown}:{MASK}@{hostport}" if colon else f"{shown}@{hostport}"
-        # Only the authority is rewritten: urlunsplit would turn `sqlite:////abs` into `//abs`.
-        result = result.replace(f"//{parts.netloc}", f"//{netloc}", 1)
-    if any(_looks_secret(key) for key, _ in query):
-        masked = [(key, MASK if _looks_secret(key) else value) for key, value in query]
-        result = result.replace(f"?{parts.query}", f"?{urlencode(masked, safe='*/:')}", 1)
-    return result
-
-
 def secret_values(settings: Settings) -> set[str]:
     """Every secret a setting holds, including the ones embedded in URLs."""
     found: set[str] = set()
@@ -257,7 +229,7 @@ def redacted_settings(settings: Settings) -> dict[str, JsonValue]:
         elif isinstance(value, SecretStr) and name in _URL_SETTINGS:
             url = redact_url(value.get_secret_value(), hide_username=_URL_SETTINGS[name])
             shown[name] = _scrub(url, secrets)
-        elif isinstance(value, SecretStr) or _looks_secret(name):
+        elif isinstance(value, SecretStr) or looks_secret(name):
             shown[name] = MASK
         else:
             shown[name] = _scrub(_plain(value), secrets)

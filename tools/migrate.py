@@ -46,6 +46,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 import psycopg
 from psycopg import sql
 
+from app.core.urls import redact_url
+
 # The advisory lock key `prisma migrate` takes on PostgreSQL, so a concurrent Prisma run and
 # this applier never interleave.
 PRISMA_ADVISORY_LOCK_KEY = 72707369
@@ -227,15 +229,6 @@ def scratch_server_url() -> str:
     return DEFAULT_SERVER_URL
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, fit for a message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @contextmanager
 def migrated_scratch_database(prisma_dir: Path, prefix: str) -> Iterator[str]:
     """A new database on ``scratch_server_url()``'s server with every migration of
@@ -250,10 +243,10 @@ def migrated_scratch_database(prisma_dir: Path, prefix: str) -> Iterator[str]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MigrationError(
             f"cannot build a scratch database from {migrations_dir}: cannot connect to PostgreSQL"
-            f" at {redacted(server)} ({reason}); set ORM_DATABASE_URL to a server where you may"
+            f" at {redact_url(server)} ({reason}); set ORM_DATABASE_URL to a server where you may"
             " create databases, or DATABASE_URL to a migrated database"
         ) from exc
-    print(f"scratch database {database_name(url)} created on {urlsplit(redacted(server)).netloc}")
+    print(f"scratch database {database_name(url)} created on {urlsplit(redact_url(server)).netloc}")
     try:
         apply_migrations(url, migrations_dir)
         yield url

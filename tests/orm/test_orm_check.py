@@ -141,6 +141,21 @@ def test_unreachable_server_is_one_line_saying_what_to_set(
     assert "set ORM_DATABASE_URL" in capsys.readouterr().err
 
 
+def test_a_password_given_as_a_query_parameter_is_masked_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # libpq takes `?password=`; the message masks it as it masks the authority's.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(
+        "ORM_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/postgres?password=hush-7"
+    )
+    assert codegen.main(["all", "--prisma-dir", str(TINY), "--out-dir", str(tmp_path)]) == 1
+    message = capsys.readouterr().err
+    assert "postgresql://postgres@127.0.0.1:1/postgres?password=***" in message
+    assert "hush-7" not in message
+
+
 @needs_postgres
 def test_columns_named_like_builtins_and_modules_generate_an_importable_class(
     tmp_path: Path, no_database_url: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
