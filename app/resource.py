@@ -692,7 +692,7 @@ class Relation:
     @classmethod
     def of(cls, attribute: str, prop: RelationshipProperty[Any]) -> Relation:
         target = cast("type[SQLModel]", prop.mapper.class_)
-        name = str(prop.info.get("prisma", attribute))
+        name = relation_name(prop, attribute)
         if prop.direction is RelationshipDirection.MANYTOMANY:
             assert prop.secondary is not None
             assert prop.secondary_synchronize_pairs is not None
@@ -785,6 +785,12 @@ _IRREGULAR = {
 # Words starting with a vowel letter but a consonant sound, and the reverse (`an hour`).
 _A_BEFORE = ("uni", "use", "usa", "usu", "uti", "ura", "eu", "one", "once")
 _AN_BEFORE = ("hour", "honest", "honor", "honour", "heir")
+
+
+def relation_name(prop: RelationshipProperty[Any], attribute: str | None = None) -> str:
+    """The Prisma field of a relationship: `info["prisma"]` when the Python attribute differs
+    (`parent_` for `parent`), else the attribute."""
+    return str(prop.info.get("prisma", attribute or prop.key))
 
 
 def model_name(model: type[Any]) -> str:

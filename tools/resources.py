@@ -28,12 +28,11 @@ from types import ModuleType
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, inspect
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapper, RelationshipProperty
+from sqlalchemy.orm import Mapper
 from sqlalchemy.types import NullType
 
 from app.core.embedded import single_column_uniques
-from app.resource import plural_of
+from app.resource import model_name, plural_of, relation_name
 from app.schemas import wire_name, wire_type
 from tools.codegen import postprocess
 from tools.prisma_schema import PrismaField, PrismaModel, PrismaSchema, load_schema
@@ -146,9 +145,14 @@ class Model:
         return self.cls.__name__
 
     @property
+    def ignored(self) -> bool:
+        """`@@ignore`: Prisma Client has no such model."""
+        return self.prisma is not None and self.prisma.ignored
+
+    @property
     def prisma_name(self) -> str:
         """`Field` for the class `Field_` (renamed where it would shadow an import)."""
-        return self.prisma.name if self.prisma else self.name.rstrip("_")
+        return self.prisma.name if self.prisma else model_name(self.cls)
 
     @property
     def table(self) -> Table:
@@ -195,11 +199,6 @@ def _is_mapped_class(value: object, module_name: str) -> bool:
     if not isinstance(value, type) or value.__module__ != module_name:
         return False
     return inspect(value, raiseerr=False) is not None and hasattr(value, "__table__")
-
-
-def is_ignored(model: Model) -> bool:
-    """`@@ignore`: Prisma Client has no such model."""
-    return model.prisma is not None and any(a.name == "ignore" for a in model.prisma.attributes)
 
 
 def declare(model: Model, declared: set[str], *, hide_secrets: bool = True) -> Declaration:
@@ -256,9 +255,7 @@ def _unserved(model: Model, column: Column[Any]) -> bool:
     prisma_field = _prisma_field(model, column)
     if prisma_field is None:
         return isinstance(column.type, NullType)
-    return prisma_field.attribute("ignore") is not None or prisma_field.type.startswith(
-        "Unsupported"
-    )
+    return prisma_field.ignored or prisma_field.type.startswith("Unsupported")
 
 
 def _writable(model: Model, column: Column[Any]) -> bool:
@@ -276,12 +273,7 @@ def _writable(model: Model, column: Column[Any]) -> bool:
 
 def _comparable(column: Column[Any]) -> bool:
     """A value a list can sort or filter on (not JSON, lists, bytes)."""
-    if isinstance(column.type, ARRAY):
-        return False
-    try:
-        return wire_type(column).cursor_kind is not None
-    except TypeError:
-        return False
+    return wire_type(column).cursor_kind is not None
 
 
 def _orderings(model: Model, served: Sequence[Column[Any]]) -> list[Column[Any]]:
@@ -330,7 +322,7 @@ def _relation_scalars(model: Model) -> set[Column[Any]]:
 def _includes(model: Model, declared: set[str]) -> list[str]:
     """Every relation whose target is served, by its Prisma name, in schema order."""
     found = [
-        _relation_name(prop)
+        relation_name(prop)
         for prop in model.mapper.relationships
         if prop.mapper.class_.__name__ in declared
     ]
@@ -338,11 +330,6 @@ def _includes(model: Model, declared: set[str]) -> list[str]:
         return found
     order = {f.name: i for i, f in enumerate(model.prisma.fields)}
     return sorted(found, key=lambda name: order.get(name, len(order)))
-
-
-def _relation_name(prop: RelationshipProperty[Any]) -> str:
-    prisma = prop.info.get("prisma")
-    return prisma if isinstance(prisma, str) else prop.key
 
 
 def implicit_links(models: Sequence[Model], owners: set[str]) -> list[LinkDeclaration]:
@@ -362,7 +349,7 @@ def implicit_links(models: Sequence[Model], owners: set[str]) -> list[LinkDeclar
             seen.add(secondary.name)
             if model.name not in owners:
                 continue
-            relation = _relation_name(prop)
+            relation = relation_name(prop)
             links.append(LinkDeclaration(model.name, relation, kebab(relation), secondary.name))
     return links
 
@@ -595,8 +582,8 @@ def scaffold(
     source: str | None, models: Sequence[Model], *, fresh: bool, hide_secrets: bool = True
 ) -> Result:
     """The new text of app/resources.py (`source`: the current one, None when absent)."""
-    served = [m for m in models if not is_ignored(m)]
-    skipped = [f"{m.name} (@@ignore)" for m in models if is_ignored(m)]
+    served = [m for m in models if not m.ignored]
+    skipped = [f"{m.name} (@@ignore)" for m in models if m.ignored]
     existing = None if fresh or source is None else read_existing(source)
     if existing is not None and existing.register is None:
         raise ScaffoldError(
