@@ -9,13 +9,14 @@ a bound parameter for each value.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -494,24 +495,29 @@ def _values(resource: Resource, data: BaseModel, *, only_set: bool = True) -> di
 _KEEP = object()
 
 
-def _default_value(info: FieldInfo) -> Any:
-    """What a full replace writes for an omitted field: Prisma's default for it."""
+@cache
+def _default_of(info: FieldInfo) -> Callable[[], Any]:
+    """What a full replace writes for an omitted field, Prisma's default for it: worked out
+    once per field (the server default's SQL parsed once), made anew on each replace."""
     if info.is_list:
-        return []
+        return list
     column = info.column
     if column.default is not None:
-        return _KEEP  # a client-side default (`uuid()`): made once, on create
+        return lambda: _KEEP  # a client-side default (`uuid()`): made once, on create
     server_default = _server_default(column)
     if server_default is None:
-        return None
-    return _literal(server_default, info)
+        return lambda: None
+    if _is_now(server_default.split("::", 1)[0].strip()):
+        return utcnow
+    value = _literal(server_default, info)
+    if isinstance(column.type, JSON):
+        return partial(copy.deepcopy, value)  # a mutable value: each row its own
+    return lambda: value
 
 
 def _literal(sql: str, info: FieldInfo) -> Any:
     """A server default's SQL literal as a Python value (`'DRAFT'`, `false`, `0`, `'{}'`)."""
     sql = sql.split("::", 1)[0].strip()
-    if _is_now(sql):
-        return utcnow()
     if "(" in sql and not sql.startswith("'"):
         return _KEEP  # a database function (`gen_random_uuid()`): the row keeps its value
     quoted = sql.startswith("'") and sql.endswith("'")
@@ -811,7 +817,7 @@ async def replace_row(
     for info in resource.changeable_fields:
         value = getattr(data, info.name)
         if value is None:
-            value = _default_value(info)
+            value = _default_of(info)()
         if value is not _KEEP:
             values[info.column.name] = value
     hook = resource.hooks.before_replace
