@@ -50,7 +50,7 @@ from sqlmodel.main import default_registry
 
 # The generated module: its tables (any schema's) are on its SQLModel.metadata.
 from app import models
-from app.core.embedded import data_tables, single_column_uniques
+from app.core.embedded import data_tables, first_line, single_column_uniques
 from app.prisma_defaults import utcnow
 
 ROWS_PER_TABLE = 3
@@ -98,7 +98,7 @@ async def seed(
                 stored = await session.execute(select(table).order_by(*table.primary_key))
                 seeded[table.name] = stored.mappings().all()
         except SQLAlchemyError as exc:
-            logger.info(_LOG + "no demo rows for {} ({})", table.name, _first_line(exc))
+            logger.info(_LOG + "no demo rows for {} ({})", table.name, first_line(exc))
             continue
         added += len(rows)
     return added
@@ -300,9 +300,3 @@ def _text(name: str, number: int, length: int | None) -> str:
         suffix = str(number)
         value = value[: max(length - len(suffix), 0)] + suffix
     return value
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc).strip()
-    return message.splitlines()[0] if message else type(exc).__name__

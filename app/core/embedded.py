@@ -95,7 +95,7 @@ def _create_table(connection: Connection, table: Table) -> bool:
         with connection.begin_nested():
             connection.execute(CreateTable(table))
     except SQLAlchemyError as exc:
-        logger.warning(_LOG + "table {} left out on SQLite ({})", table.name, _reason(exc))
+        logger.warning(_LOG + "table {} left out on SQLite ({})", table.name, first_line(exc))
         return False
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
         _create_index(connection, table, index)
@@ -247,7 +247,7 @@ def _create_index(connection: Connection, table: Table, index: Index) -> None:
         with connection.begin_nested():
             connection.execute(CreateIndex(index))
     except SQLAlchemyError as exc:
-        logger.warning(_LOG + "{} left out on SQLite ({})", label, _reason(exc))
+        logger.warning(_LOG + "{} left out on SQLite ({})", label, first_line(exc))
 
 
 def _sql(connection: Connection, clause: ClauseElement) -> str:
@@ -272,7 +272,7 @@ def _evaluates(connection: Connection, sql: str) -> bool:
     return True
 
 
-def _reason(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The first line of what the driver said (SQLAlchemy adds the statement and a link)."""
     orig = getattr(exc, "orig", None)
     message = str(orig if orig is not None else exc).strip()
